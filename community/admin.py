@@ -10,16 +10,12 @@ from .models import Area, Committee, Institution, Membership, Place
 BOUNDARY_FIELDS = ("boundary", "boundary_display", "parent__boundary", "parent__boundary_display")
 
 
-def areas_without_boundaries() -> QuerySet[Area]:
-    return Area.objects.defer("boundary", "boundary_display")
-
-
 class AreaChoicesMixin:
     """Many-to-many pickers list every area by name; the boundaries are not needed for that."""
 
     def formfield_for_manytomany(self, db_field, request: HttpRequest, **kwargs):
         if db_field.related_model is Area:
-            kwargs["queryset"] = areas_without_boundaries()
+            kwargs["queryset"] = Area.objects.defer("boundary", "boundary_display")
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 

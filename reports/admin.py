@@ -34,7 +34,7 @@ class ViewOnlyMixin:
 class CategoryForm(forms.ModelForm):
     class Meta:
         model = Category
-        fields = "__all__"
+        fields = ("code", "names", "group", "iccs_code", "is_arms", "is_sensitive", "sort_order", "is_active")
 
     def clean_names(self) -> dict:
         names = self.cleaned_data["names"]

@@ -201,7 +201,7 @@ class Photo(models.Model):
     """A re-encoded photo with no metadata; the bytes the resident sent are never stored."""
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="photos")
-    image = models.ImageField(_("image"), upload_to=photo_path, width_field="width", height_field="height")
+    image = models.ImageField(_("image"), upload_to=photo_path)
     thumbnail = models.ImageField(_("thumbnail"), upload_to=photo_path)
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)

@@ -98,7 +98,7 @@ def _report_insert(**fields) -> Report:
 
 def _photo_store(*, report: Report, photo: CleanPhoto) -> list[str]:
     stem = uuid.uuid4().hex
-    row = Photo(report=report)
+    row = Photo(report=report, width=photo.width, height=photo.height)
     row.image.save(f"{stem}.jpg", ContentFile(photo.image), save=False)
     row.thumbnail.save(f"{stem}_thumb.jpg", ContentFile(photo.thumbnail), save=False)
     row.save()

@@ -1,6 +1,8 @@
 """The shared cast: a resident, members of committees A and B, an institution analyst,
 an administrator and anonymous; and a tiny geography for them to live in."""
 
+import os
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -61,3 +63,12 @@ def client_for():
         return client
 
     return login
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix) -> None:
+    # One test database per pytest process, so that concurrent runs on one machine never collide.
+    from django.conf import settings
+
+    test = settings.DATABASES["default"].setdefault("TEST", {})
+    test["NAME"] = f"test_{settings.DATABASES['default']['NAME']}_{os.getpid()}"
