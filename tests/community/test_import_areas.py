@@ -159,7 +159,7 @@ def test_it_skips_a_feature_whose_parent_is_unknown(tmp_path):
 
     out, err = import_nested(tmp_path, features=features)
 
-    assert "Feature 4: parent code 'XX99' is not a known area; skipped." in err
+    assert "Feature 4: parent code 'XX99' is not a known area" in err
     assert "Created 4, updated 0, repaired 1, skipped 1." in out
     assert not Area.objects.filter(code="HN030103").exists()
 
@@ -179,6 +179,20 @@ def test_it_skips_a_parent_of_a_lower_level(tmp_path):
 
     assert "parent 'HN030101' is a Community and cannot contain a Municipality" in err
     assert not Area.objects.filter(code="HN0302").exists()
+
+
+def test_it_skips_a_feature_with_an_unreadable_population_or_level(tmp_path):
+    features = [
+        *nested(),
+        feature("HN030103", "El Pino", WEST, level="community", parent="HN0301", pop="12.345"),
+        feature("HN030104", "El Roble", WEST, level="barrio", parent="HN0301"),
+    ]
+
+    out, err = import_nested(tmp_path, features=features)
+
+    assert "population '12.345' is not a whole number of people; skipped." in err
+    assert "code 'HN030104' has unknown level 'barrio'; skipped." in err
+    assert "Created 4, updated 0, repaired 1, skipped 2." in out
 
 
 def test_it_skips_features_without_code_or_name_with_a_warning(tmp_path):

@@ -81,7 +81,11 @@ def _level_option(value: object) -> int:
 def _text(feature: Feature, field_name: str | None) -> str:
     if field_name is None:
         return ""
-    value = feature.get(field_name)
+    try:
+        value = feature.get(field_name)
+    except UnicodeDecodeError:
+        message = _("field %(field)r is not %(encoding)s text; pass the file's --encoding")
+        raise Skip(message % {"field": field_name, "encoding": feature.encoding}) from None
     if value is None:
         return ""
     # Numeric columns (common for codes in shapefiles) come back as 12.0; the code is "12".
@@ -146,15 +150,18 @@ def _boundary(feature: Feature, transform: CoordTransform | None) -> tuple[Multi
         geometry.set_measured(False)
         if transform is not None:
             geometry.transform(transform)
-        shape = _polygonal(GEOSGeometry(geometry.wkb, srid=WGS84))
+        shape = GEOSGeometry(geometry.wkb, srid=WGS84)
     except (GDALException, GEOSException) as exc:
         raise Skip(_("geometry is missing or unreadable (%(error)s)") % {"error": exc}) from None
-    repaired = shape is not None and shape.valid_reason != VALID
+    polygons = _polygonal(shape)
+    if polygons is None or polygons.empty:
+        raise Skip(_("geometry is an empty or non-polygonal %(type)s") % {"type": shape.geom_type})
+    repaired = polygons.valid_reason != VALID
     if repaired:
-        shape = _polygonal(shape.make_valid())
-    if shape is None or shape.empty or shape.valid_reason != VALID:
-        raise Skip(_("geometry has no valid polygon"))
-    return shape, repaired
+        polygons = _polygonal(polygons.make_valid())
+    if polygons is None or polygons.empty or polygons.valid_reason != VALID:
+        raise Skip(_("geometry could not be repaired into a valid polygon"))
+    return polygons, repaired
 
 
 def _parent(row: Row, tally: Tally) -> Area | None:
@@ -162,7 +169,8 @@ def _parent(row: Row, tally: Tally) -> Area | None:
         return None
     parent = tally.imported.get(row.parent_code) or Area.objects.filter(code=row.parent_code).first()
     if parent is None:
-        raise Skip(_("parent code %(parent)r is not a known area") % {"parent": row.parent_code})
+        message = _("parent code %(parent)r is not a known area (import parents first, or list them earlier)")
+        raise Skip(message % {"parent": row.parent_code})
     # Levels strictly increase downwards, which also rules out an area being its own ancestor.
     if parent.level >= row.level:
         raise Skip(
@@ -185,6 +193,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="GeoJSON file, Shapefile (.shp) or any other vector file GDAL reads.")
         parser.add_argument("--layer", help="Layer name or index, for files with several layers (default: first).")
+        parser.add_argument(
+            "--encoding",
+            default="utf-8",
+            help="Text encoding of the attributes when the file does not declare one (default utf-8).",
+        )
         parser.add_argument("--name-field", required=True, help="Attribute holding the area's name.")
         parser.add_argument("--code-field", required=True, help="Attribute holding the official code (P-code).")
         parser.add_argument("--parent-field", help="Attribute holding the parent area's code.")
@@ -205,7 +218,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if options["tolerance"] < 0:
             raise CommandError(_("--tolerance must be zero or more degrees."))
-        layer = self._open_layer(options["path"], options["layer"])
+        layer = self._open_layer(options["path"], options["layer"], options["encoding"])
         source = self._source(layer, options)
         with transaction.atomic():
             tally = self._import(layer, source, options)
@@ -219,12 +232,12 @@ class Command(BaseCommand):
         }
         self.stdout.write(style(summary % counts))
 
-    def _open_layer(self, path: str, layer_key: str | None) -> Layer:
+    def _open_layer(self, path: str, layer_key: str | None, encoding: str) -> Layer:
         # GDAL's own message for a missing file is a vague "could not open".
         if not path.startswith("/vsi") and not Path(path).exists():
             raise CommandError(_("No such file: %(path)s") % {"path": path})
         try:
-            source = DataSource(path)
+            source = DataSource(path, encoding=encoding)
         except GDALException:
             message = _("Could not read %(path)s as a vector file (GeoJSON, Shapefile, ...).") % {"path": path}
             raise CommandError(message) from None

@@ -176,7 +176,9 @@ class Command(BaseCommand):
         community = rng.choice(communities)
         centre = community.boundary.point_on_surface
         point = Point(centre.x + rng.uniform(-0.008, 0.008), centre.y + rng.uniform(-0.008, 0.008), srid=4326)
-        when = timezone.now() - timedelta(days=rng.uniform(0.5, 56))
+        # About one in five is fresh, so the committees have new reports to triage.
+        days = rng.uniform(0.1, 2.5) if rng.random() < 0.2 else rng.uniform(0.5, 56)
+        when = timezone.now() - timedelta(days=days)
         arms = None
         if category.is_arms:
             arms = ArmsAnswers(
@@ -197,7 +199,7 @@ class Command(BaseCommand):
             arms=arms,
             language="es",
         )
-        received = when + timedelta(hours=rng.uniform(0.2, 12))
+        received = min(when + timedelta(hours=rng.uniform(0.2, 12)), timezone.now())
         Report.objects.filter(pk=report.pk).update(created_at=received)
         report.events.update(at=received)
         self._triage(report, received, rng, users)
@@ -218,7 +220,7 @@ class Command(BaseCommand):
         )
         previous, at = report.status, received
         for status in path:
-            at = at + timedelta(days=rng.uniform(0.5, 4))
+            at = min(at + timedelta(days=rng.uniform(0.5, 4)), timezone.now())
             TriageEvent.objects.create(report=report, actor=member, from_status=previous, to_status=status, at=at)
             previous = status
         Report.objects.filter(pk=report.pk).update(status=previous)
