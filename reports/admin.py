@@ -42,9 +42,7 @@ class CategoryForm(forms.ModelForm):
             raise ValidationError(_('Give one name per language code, e.g. {"en": "Gunfire", "es": "Disparos"}.'))
         languages = [code for code, _label in settings.LANGUAGES]
         # Residents see the name in their own language, so every offered language needs one.
-        missing = [code for code in languages if code not in names]
-        unknown = sorted(set(names) - set(languages))
-        if missing or unknown:
+        if set(names) != set(languages):
             raise ValidationError(
                 _("Give a name for exactly these language codes: %(codes)s.") % {"codes": ", ".join(languages)}
             )

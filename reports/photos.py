@@ -10,12 +10,24 @@ import warnings
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image
 
 # Decoders allowed to touch resident uploads; everything else is "not a photo".
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
 OPTIONAL_FORMATS = ("HEIF",)
+
+# EXIF orientation -> the transposition that makes the picture upright.
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
 class PhotoRejected(ValueError):
@@ -67,7 +79,8 @@ def _read_limited(upload, limit: int) -> bytes:
 
 
 def _too_large(limit: int) -> str:
-    return _("The photo is too large: the limit is %(mb)s MB.") % {"mb": limit // (1024 * 1024)}
+    # filesizeformat, not whole megabytes: a 512 KB limit must not read "the limit is 0 MB".
+    return _("The photo is too large: the limit is %(size)s.") % {"size": filesizeformat(limit)}
 
 
 def _decode(data: bytes, max_pixels: int) -> Image.Image:
@@ -84,7 +97,10 @@ def _decode(data: bytes, max_pixels: int) -> Image.Image:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise PhotoRejected(_("The photo has too many pixels. Send a smaller picture.")) from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        except Exception as exc:
+            # Decoders fed hostile or damaged bytes fail in many ways (OSError, SyntaxError,
+            # EOFError, struct.error, RuntimeError from libheif, ...); to the resident they all
+            # mean the same thing, and none may become a server error.
             raise PhotoRejected(not_a_photo) from exc
     return image
 
@@ -95,7 +111,7 @@ def _strip(image: Image.Image) -> Image.Image:
     The copy carries no `info` from the source, so no EXIF, XMP, ICC or comment can leak
     into what Pillow writes.
     """
-    upright = ImageOps.exif_transpose(image)
+    upright = _upright(image)
     if upright.mode in ("RGBA", "LA") or (upright.mode == "P" and "transparency" in upright.info):
         rgba = upright.convert("RGBA")
         flat = Image.new("RGB", rgba.size, (255, 255, 255))
@@ -105,6 +121,20 @@ def _strip(image: Image.Image) -> Image.Image:
     clean = Image.new("RGB", rgb.size)
     clean.paste(rgb)
     return clean
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Apply the EXIF (or XMP) orientation, reading nothing else from the metadata.
+
+    Not ImageOps.exif_transpose: it also re-serialises the whole EXIF block, which raises on
+    damaged tags. A corrupt block costs the photo its orientation, never the photo itself.
+    """
+    try:
+        orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
+    except Exception:
+        orientation = 1
+    method = _UPRIGHT.get(orientation) if isinstance(orientation, int) else None
+    return image.transpose(method) if method is not None else image
 
 
 def _jpeg(image: Image.Image, quality: int) -> bytes:

@@ -75,7 +75,7 @@ def report_create(
             if arms is not None and category.is_arms:
                 ArmsSighting.objects.create(report=report, **arms.__dict__)
             for photo in photos:
-                written.extend(_photo_store(report=report, photo=photo))
+                _photo_store(report=report, photo=photo, written=written)
             TriageEvent.objects.create(report=report, to_status=Report.Status.NEW, at=report.created_at)
     except BaseException:
         # The files are outside the transaction: remove what this attempt wrote.
@@ -96,13 +96,15 @@ def _report_insert(**fields) -> Report:
     raise RuntimeError("could not allocate a unique tracking code")
 
 
-def _photo_store(*, report: Report, photo: CleanPhoto) -> list[str]:
+def _photo_store(*, report: Report, photo: CleanPhoto, written: list[str]) -> None:
+    # Each name is recorded as soon as its file exists, so a failure later still cleans it up.
     stem = uuid.uuid4().hex
     row = Photo(report=report, width=photo.width, height=photo.height)
     row.image.save(f"{stem}.jpg", ContentFile(photo.image), save=False)
+    written.append(row.image.name)
     row.thumbnail.save(f"{stem}_thumb.jpg", ContentFile(photo.thumbnail), save=False)
+    written.append(row.thumbnail.name)
     row.save()
-    return [row.image.name, row.thumbnail.name]
 
 
 def _files_remove(names: list[str]) -> None:
