@@ -86,14 +86,22 @@ class ReportForm(forms.Form):
         required=False,
         min_value=-90,
         max_value=90,
-        error_messages={"invalid": _("Enter the latitude as a number, such as 15.5043.")},
+        error_messages={
+            "invalid": _("Enter the latitude as a number, such as 15.5043."),
+            "min_value": _("The latitude must be between -90 and 90."),
+            "max_value": _("The latitude must be between -90 and 90."),
+        },
     )
     longitude = forms.FloatField(
         label=_("Longitude"),
         required=False,
         min_value=-180,
         max_value=180,
-        error_messages={"invalid": _("Enter the longitude as a number, such as -88.0250.")},
+        error_messages={
+            "invalid": _("Enter the longitude as a number, such as -88.0250."),
+            "min_value": _("The longitude must be between -180 and 180."),
+            "max_value": _("The longitude must be between -180 and 180."),
+        },
     )
     location_source = forms.ChoiceField(
         choices=[(Report.LocationSource.MAP, ""), (Report.LocationSource.GPS, "")],
@@ -118,7 +126,10 @@ class ReportForm(forms.Form):
         label=_("On what day?"),
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         input_formats=["%Y-%m-%d", "%d/%m/%Y"],
-        error_messages={"required": _("Please tell us the day."), "invalid": _("Enter the day as YYYY-MM-DD.")},
+        error_messages={
+            "required": _("Please tell us the day."),
+            "invalid": _("Enter the day as DD/MM/YYYY, for example 24/03/2026."),
+        },
     )
     occurred_time = forms.TimeField(
         label=_("At what time? (if you know)"),
@@ -134,7 +145,7 @@ class ReportForm(forms.Form):
         help_text=_("Do not write your name or phone number."),
         error_messages={
             "required": _("Please describe what happened."),
-            "max_length": _("Please keep the description under %(limit_value)d characters (it has %(show_value)d)."),
+            "max_length": _("Please use at most %(limit_value)d characters (the description has %(show_value)d)."),
         },
     )
     affected_sex = _choice(Report.Sex.choices, _("Sex of the person affected (optional)"))

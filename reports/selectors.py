@@ -3,6 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils.translation import gettext_lazy as _
+
 from .models import TRACKING_ALPHABET, TRACKING_LENGTH, Report
 
 
@@ -29,9 +31,20 @@ def report_for_tracking(raw_code: str) -> Report | None:
     return Report.objects.filter(tracking_code=code).first()
 
 
+# What a resident reads: plain words, and "closed" rather than "rejected".
+RESIDENT_LABELS = {
+    Report.Status.NEW: _("Received"),
+    Report.Status.VERIFIED: _("Confirmed"),
+    Report.Status.REJECTED: _("Closed"),
+    Report.Status.DUPLICATE: _("Joined with another report"),
+    Report.Status.IN_ACTION: _("In action"),
+    Report.Status.RESOLVED: _("Resolved"),
+}
+
+
 def tracking_history(report: Report) -> list[TrackingStep]:
     """Status changes only: never notes, actors or places."""
-    labels = dict(Report.Status.choices)
+    labels = RESIDENT_LABELS
     return [
         TrackingStep(status=status, label=str(labels[status]), at=at)
         for status, at in report.events.order_by("at", "id").values_list("to_status", "at")

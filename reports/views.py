@@ -21,7 +21,7 @@ SESSION_CODE = "convive_new_report"
 
 @require_http_methods(["GET", "POST"])
 def report_form(request: HttpRequest) -> HttpResponse:
-    form = ReportForm(request.POST or None, request.FILES or None)
+    form = ReportForm(request.POST, request.FILES) if request.method == "POST" else ReportForm()
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

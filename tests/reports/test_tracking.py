@@ -46,7 +46,7 @@ def test_it_shows_the_status_history_in_plain_words(client, geo):
     body = response.content.decode()
     assert response.status_code == 200
     assert "The committee has confirmed the report" in body
-    assert re.findall(r"<strong>(\w[\w ]*)</strong>", body) == ["New", "Verified"]
+    assert re.findall(r"<strong>(\w[\w ]*)</strong>", body) == ["Received", "Confirmed"]
     for secret in ("Secret details", "Internal: called Ana", "La Ceiba", "-88.1", "15.5"):
         assert secret not in body
     assert response["Cache-Control"] == "no-store"
