@@ -82,6 +82,7 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default="postgis://postgres@1
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -184,6 +185,27 @@ TWILIO_AUTH_TOKEN = env.str("TWILIO_AUTH_TOKEN", default="")
 TWILIO_FROM = env.str("TWILIO_FROM", default="")
 PHONE_HASH_KEY = env.str("PHONE_HASH_KEY", default="" if not DEBUG else "dev-phone-hash-key")
 REPLY_ADDRESS_KEY = env.str("REPLY_ADDRESS_KEY", default="")
+
+# SMS and WhatsApp. Twilio sends when its credentials are present; otherwise the console.
+SMS_BACKEND = env.str("SMS_BACKEND", default="twilio" if TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN else "console")
+SMS_DEFAULT_REGION = env.str("SMS_DEFAULT_REGION", default="HN")
+SMS_DEFAULT_LANGUAGE = env.str("SMS_DEFAULT_LANGUAGE", default=LANGUAGE_CODE)
+# Where an SMS report goes when the resident skips the "where" question (an Area code).
+SMS_DEFAULT_AREA_CODE = env.str("SMS_DEFAULT_AREA_CODE", default="")
+SMS_CONVERSATION_IDLE_MINUTES = env.int("SMS_CONVERSATION_IDLE_MINUTES", default=30)
+SMS_REPLY_ADDRESS_RETENTION_DAYS = env.int("SMS_REPLY_ADDRESS_RETENTION_DAYS", default=30)
+SMS_MAX_REQUEST_BYTES = env.int("SMS_MAX_REQUEST_BYTES", default=32 * 1024)
+SMS_MAX_BODY_CHARS = env.int("SMS_MAX_BODY_CHARS", default=1600)
+SMS_MEDIA_PER_MESSAGE = 10
+SMS_SEND_MAX_ATTEMPTS = env.int("SMS_SEND_MAX_ATTEMPTS", default=6)
+SMS_RECONCILE_WINDOW_HOURS = env.int("SMS_RECONCILE_WINDOW_HOURS", default=6)
+
+CELERY_BEAT_SCHEDULE = {
+    "sms-conversations-expire": {"task": "sms_gateway.tasks.conversations_expire", "schedule": 60.0},
+    "sms-inbound-retry": {"task": "sms_gateway.tasks.inbound_retry", "schedule": 120.0},
+    "sms-reconcile": {"task": "sms_gateway.tasks.reconcile", "schedule": 900.0},
+    "sms-retention-purge": {"task": "sms_gateway.tasks.retention_purge", "schedule": 3600.0},
+}
 
 LOGIN_URL = "/admin/login/"
 

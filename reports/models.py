@@ -121,6 +121,8 @@ class Report(models.Model):
         related_name="duplicates",
     )
     language = models.CharField(_("language"), max_length=8, blank=True)
+    # An SMS conversation that went quiet becomes a report with what it had.
+    incomplete = models.BooleanField(_("incomplete"), default=False)
     created_at = models.DateTimeField(_("received at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -177,6 +179,7 @@ class ArmsSighting(models.Model):
         TRADED = "traded", _("Sold or exchanged")
         STORED = "stored", _("Stored or hidden (cache)")
         TRANSPORTED = "transported", _("Transported")
+        UNKNOWN = "unknown", _("I don't know")
 
     report = models.OneToOneField(Report, on_delete=models.CASCADE, related_name="arms")
     weapon_type = models.CharField(_("type of weapon"), max_length=12, choices=WeaponType.choices)

@@ -47,6 +47,7 @@ def report_create(
     arms: ArmsAnswers | None = None,
     photos: list[CleanPhoto] = (),
     language: str = "",
+    incomplete: bool = False,
 ) -> Report:
     """Store a resident's report with its area resolved in PostGIS, arms answers, photos and first event.
 
@@ -71,6 +72,7 @@ def report_create(
                 affected_sex=affected_sex,
                 affected_age_band=affected_age_band,
                 language=language,
+                incomplete=incomplete,
             )
             if arms is not None and category.is_arms:
                 ArmsSighting.objects.create(report=report, **arms.__dict__)
@@ -94,6 +96,18 @@ def _report_insert(**fields) -> Report:
             if "tracking_code" not in str(exc):
                 raise
     raise RuntimeError("could not allocate a unique tracking code")
+
+
+def photo_add(*, report: Report, photo: CleanPhoto) -> Photo:
+    """Attach a cleaned photo to an existing report (SMS media that arrive after the report)."""
+    written: list[str] = []
+    try:
+        with transaction.atomic():
+            _photo_store(report=report, photo=photo, written=written)
+    except BaseException:
+        _files_remove(written)
+        raise
+    return report.photos.order_by("-id").first()
 
 
 def _photo_store(*, report: Report, photo: CleanPhoto, written: list[str]) -> None:

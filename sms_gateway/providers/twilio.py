@@ -1,0 +1,67 @@
+"""Twilio: sending through twilio's Client, listing recent inbound messages for
+reconciliation, and fetching media. Tests replace `http_client()` and `media_session()`,
+the edges where bytes leave the machine."""
+
+import requests
+from django.conf import settings
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from . import SendError, Sent
+
+MEDIA_TIMEOUT = 20
+# Twilio's "the recipient has opted out" (the number sent STOP to this sender).
+OPTED_OUT = "21610"
+
+
+def http_client() -> TwilioHttpClient:
+    return TwilioHttpClient(timeout=15)
+
+
+def media_session() -> requests.Session:
+    return requests.Session()
+
+
+def client() -> Client:
+    return Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN, http_client=http_client())
+
+
+def send(*, to: str, body: str, status_callback: str) -> Sent:
+    try:
+        message = client().messages.create(
+            to=to, from_=settings.TWILIO_FROM, body=body, status_callback=status_callback
+        )
+    except TwilioRestException as exc:
+        status = exc.status or 0
+        raise SendError(str(exc.msg), code=str(exc.code or status), retry=status == 429 or status >= 500) from exc
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise SendError("connection failed", retry=True) from exc
+    return Sent(provider_sid=message.sid, status=message.status or "queued")
+
+
+def list_inbound(*, since) -> list[dict]:
+    """Recent messages received on our number, in webhook field names."""
+    rows = []
+    for message in client().messages.list(to=settings.TWILIO_FROM, date_sent_after=since, page_size=100):
+        if not (message.direction or "").startswith("inbound"):
+            continue
+        rows.append(
+            {
+                "MessageSid": message.sid,
+                "AccountSid": message.account_sid,
+                "From": message.from_,
+                "To": message.to,
+                "Body": message.body or "",
+                "NumMedia": str(message.num_media or 0),
+            }
+        )
+    return rows
+
+
+def media_download(url: str) -> tuple[bytes, str]:
+    response = media_session().get(
+        url, auth=(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN), timeout=MEDIA_TIMEOUT
+    )
+    response.raise_for_status()
+    return response.content, response.headers.get("Content-Type", "")

@@ -1,0 +1,454 @@
+"""Every write of the SMS gateway, and its side effects."""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import override, pgettext
+
+from reports.models import Category, Report
+from reports.photos import CleanPhoto, PhotoRejected, clean_photo
+from reports.selectors import report_for_tracking
+from reports.services import ArmsAnswers, report_create
+
+from . import conversation as flow
+from . import identity, replies
+from .keywords import (
+    HELP_WORDS,
+    LANGUAGE_NAMES,
+    LANGUAGE_WORDS,
+    RESUME_WORDS,
+    START_WORDS,
+    STATUS_WORDS,
+    STOP_WORDS,
+    fold,
+    language_of,
+)
+from .models import Conversation, InboundMedia, InboundMessage, OutboundMessage, Reporter
+from .providers import SendError, backend
+
+logger = logging.getLogger("convive.sms")
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """The fields of a provider's inbound message that Convive keeps (never the sender's name or city)."""
+
+    message_sid: str
+    address: identity.Address
+    body: str
+    media: list[dict]
+    latitude: float | None
+    longitude: float | None
+
+
+def inbound_parse(params: dict) -> Inbound:
+    """Raise identity.InvalidAddress or ValueError on a payload that cannot be a message."""
+    sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
+    if not sid or len(sid) > 64:
+        raise ValueError("missing MessageSid")
+    body = (params.get("Body") or "").replace("\x00", "")[: settings.SMS_MAX_BODY_CHARS].strip()
+    try:
+        count = min(int(params.get("NumMedia") or 0), settings.SMS_MEDIA_PER_MESSAGE)
+    except ValueError:
+        count = 0
+    media = [
+        {"url": params[f"MediaUrl{i}"], "content_type": params.get(f"MediaContentType{i}", "")}
+        for i in range(count)
+        if params.get(f"MediaUrl{i}", "").startswith("https://")
+    ]
+    return Inbound(
+        message_sid=sid,
+        address=identity.address_parse(params.get("From", "")),
+        body=body,
+        media=media,
+        latitude=_coordinate(params.get("Latitude"), 90),
+        longitude=_coordinate(params.get("Longitude"), 180),
+    )
+
+
+def _coordinate(raw: str | None, limit: float) -> float | None:
+    try:
+        value = float(raw) if raw not in (None, "") else None
+    except ValueError:
+        return None
+    return value if value is not None and -limit <= value <= limit else None
+
+
+def inbound_store(*, inbound: Inbound, source: str = "webhook") -> tuple[InboundMessage, bool]:
+    """Store the message exactly once per MessageSid, before anything else is done with it."""
+    existing = InboundMessage.objects.filter(message_sid=inbound.message_sid).first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            reporter = reporter_touch(address=inbound.address)
+            message = InboundMessage.objects.create(
+                message_sid=inbound.message_sid,
+                reporter=reporter,
+                channel=inbound.address.channel,
+                body=inbound.body,
+                media=inbound.media,
+                latitude=inbound.latitude,
+                longitude=inbound.longitude,
+                source=source,
+            )
+            InboundMedia.objects.bulk_create(
+                InboundMedia(message=message, index=i, url=m["url"], content_type=m["content_type"][:100])
+                for i, m in enumerate(inbound.media)
+            )
+    except IntegrityError:
+        # The same MessageSid arrived twice at once: the other request stored it.
+        return InboundMessage.objects.get(message_sid=inbound.message_sid), False
+    if inbound.media:
+        transaction.on_commit(lambda: _enqueue_media(message.id))
+    return message, True
+
+
+def _enqueue_media(message_id: int) -> None:
+    from .tasks import media_fetch
+
+    for media_id in InboundMedia.objects.filter(message_id=message_id).values_list("id", flat=True):
+        media_fetch.delay(media_id)
+
+
+def reporter_touch(*, address: identity.Address) -> Reporter:
+    """The reporter for this address, with a fresh encrypted reply address and expiry."""
+    now = timezone.now()
+    expires = now + timedelta(days=settings.SMS_REPLY_ADDRESS_RETENTION_DAYS)
+    reporter, _ = Reporter.objects.get_or_create(address_hash=identity.address_hash(address.e164))
+    reporter.channel = address.channel
+    reporter.reply_address = identity.reply_address_encrypt(address)
+    reporter.reply_address_expires_at = expires
+    reporter.last_message_at = now
+    reporter.save(update_fields=["channel", "reply_address", "reply_address_expires_at", "last_message_at"])
+    return reporter
+
+
+def inbound_process(*, message_id: int) -> str:
+    """Handle one stored message and return the reply ('' for none). Idempotent."""
+    try:
+        with transaction.atomic():
+            message = InboundMessage.objects.select_related("reporter").get(pk=message_id)
+            # One phone's messages are handled one at a time, in order.
+            reporter = Reporter.objects.select_for_update().get(pk=message.reporter_id)
+            message = InboundMessage.objects.select_for_update().get(pk=message_id)
+            if message.status == InboundMessage.Status.PROCESSED:
+                return message.reply
+            reply = _dispatch(reporter, message)
+            message.reply, message.status, message.processed_at = reply, InboundMessage.Status.PROCESSED, timezone.now()
+            message.attempts += 1
+            message.save(update_fields=["reply", "status", "processed_at", "attempts"])
+            return reply
+    except Exception:
+        logger.exception("inbound message %s could not be processed; it is stored and will be retried", message_id)
+        InboundMessage.objects.filter(pk=message_id).exclude(status=InboundMessage.Status.PROCESSED).update(
+            status=InboundMessage.Status.FAILED
+        )
+        return ""
+
+
+def _dispatch(reporter: Reporter, message: InboundMessage) -> str:
+    folded = fold(message.body)
+    words = folded.split()
+    first = words[0] if words else ""
+    if len(words) == 1 and any(first in w for w in STOP_WORDS.values()):
+        reporter_opt_out(reporter=reporter, language=language_of(first, STOP_WORDS))
+        return ""
+    if len(words) == 1 and any(first in w for w in RESUME_WORDS.values()):
+        language = language_of(first, RESUME_WORDS) or _language(reporter)
+        reporter_opt_in(reporter=reporter, language=language)
+        return replies.resumed(language)
+    reply = _command(reporter, words, first)
+    if reply is None:
+        reply = _converse(reporter, message, folded)
+    # Twilio would refuse to deliver to an opted-out number anyway; say nothing.
+    return "" if reporter.opted_out else reply
+
+
+def _language(reporter: Reporter) -> str:
+    return reporter.language or settings.SMS_DEFAULT_LANGUAGE
+
+
+def _command(reporter: Reporter, words: list[str], first: str) -> str | None:
+    if len(words) == 1 and any(first in w for w in HELP_WORDS.values()):
+        language = language_of(first, HELP_WORDS) if first != "INFO" else _language(reporter)
+        return replies.help_text(language or _language(reporter))
+    if len(words) >= 2 and any(first in w for w in STATUS_WORDS.values()):
+        return _status(reporter, "".join(words[1:]))
+    if len(words) >= 2 and first in LANGUAGE_WORDS and " ".join(words[1:]) in LANGUAGE_NAMES:
+        language = LANGUAGE_NAMES[" ".join(words[1:])]
+        reporter.language = language
+        reporter.save(update_fields=["language"])
+        Conversation.objects.filter(reporter=reporter, is_open=True).update(language=language)
+        return replies.language_set(language)
+    return None
+
+
+def _status(reporter: Reporter, code: str) -> str:
+    report = report_for_tracking(code)
+    language = _language(reporter)
+    if report is None:
+        return replies.status_unknown(language)
+    return replies.status(language, report.tracking_code, report.status)
+
+
+def _converse(reporter: Reporter, message: InboundMessage, folded: str) -> str:
+    turn = flow.Turn(
+        text=message.body,
+        point=_point(message),
+        has_media=bool(message.media),
+        message=message,
+    )
+    conversation = Conversation.objects.filter(reporter=reporter, is_open=True).first()
+    if conversation is not None and flow.is_idle(conversation, now=message.received_at):
+        conversation_expire(conversation=conversation)
+        conversation = None
+    if conversation is None:
+        greeting_language = language_of(folded, START_WORDS)
+        if greeting_language:
+            reporter.language = greeting_language
+            reporter.save(update_fields=["language"])
+        language = greeting_language or _language(reporter)
+        conversation, reply = flow.conversation_start(
+            reporter=reporter, turn=turn, language=language, greeting=greeting_language is not None
+        )
+    else:
+        reply = flow.conversation_step(conversation=conversation, turn=turn)
+    conversation.save()
+    message.conversation = conversation
+    message.save(update_fields=["conversation"])
+    return reply
+
+
+def _point(message: InboundMessage) -> Point | None:
+    if message.latitude is None or message.longitude is None:
+        return None
+    return Point(message.longitude, message.latitude, srid=4326)
+
+
+def conversation_submit(*, conversation: Conversation, incomplete: bool = False) -> Report:
+    """Turn the conversation's answers into a report, with its photos, and close it."""
+    data = conversation.data
+    category = Category.objects.filter(code=data.get("category") or "other").first()
+    point, source, area = flow.resolve_location(conversation)
+    description = "\n".join([*data.get("description", []), *data.get("place_text", [])])
+    arms = ArmsAnswers(**flow.arms_answers(conversation)) if category.is_arms and data.get("arms") else None
+    report = report_create(
+        category=category,
+        description=description,
+        occurred_at=conversation.started_at,
+        occurred_precision=Report.Precision.DAY,
+        location=point,
+        location_source=source,
+        area=area,
+        channel=conversation.channel,
+        arms=arms,
+        photos=_stored_photos(conversation),
+        language=conversation.language,
+        incomplete=incomplete,
+    )
+    InboundMedia.objects.filter(message__conversation=conversation, status=InboundMedia.Status.STORED).update(
+        attached=True
+    )
+    conversation.report = report
+    conversation.state = Conversation.State.EXPIRED if incomplete else Conversation.State.DONE
+    conversation.is_open = False
+    conversation.closed_at = timezone.now()
+    conversation.save()
+    return report
+
+
+def _stored_photos(conversation: Conversation) -> list[CleanPhoto]:
+    photos = []
+    for media in InboundMedia.objects.filter(
+        message__conversation=conversation, status=InboundMedia.Status.STORED, attached=False
+    ).order_by("message_id", "index"):
+        photos.append(_clean_photo_from(media))
+    return photos
+
+
+def _clean_photo_from(media: InboundMedia) -> CleanPhoto:
+    with media.image.open("rb") as image, media.thumbnail.open("rb") as thumb:
+        return CleanPhoto(image=image.read(), thumbnail=thumb.read(), width=media.width, height=media.height)
+
+
+def conversation_expire(*, conversation: Conversation) -> Report | None:
+    """An idle conversation becomes a report with what it has, marked incomplete; nothing is lost."""
+    if flow.has_content(conversation) and flow.default_area() is not None:
+        return conversation_submit(conversation=conversation, incomplete=True)
+    conversation.state = Conversation.State.EXPIRED
+    conversation.is_open = False
+    conversation.closed_at = timezone.now()
+    conversation.save()
+    return None
+
+
+def reporter_opt_out(*, reporter: Reporter, language: str | None = None) -> None:
+    reporter.opted_out, reporter.opted_out_at = True, timezone.now()
+    reporter.save(update_fields=["opted_out", "opted_out_at"])
+    OutboundMessage.objects.filter(reporter=reporter, status=OutboundMessage.Status.PENDING).update(
+        status=OutboundMessage.Status.CANCELLED
+    )
+
+
+def reporter_opt_in(*, reporter: Reporter, language: str) -> None:
+    reporter.opted_out, reporter.opted_out_at, reporter.language = False, None, language
+    reporter.save(update_fields=["opted_out", "opted_out_at", "language"])
+
+
+def outbound_queue(*, reporter: Reporter, body: str, report: Report | None = None) -> OutboundMessage | None:
+    """Queue a message; it is sent by a worker after this transaction commits."""
+    if reporter.opted_out or not reporter.reply_address:
+        return None
+    message = OutboundMessage.objects.create(reporter=reporter, report=report, body=body)
+    transaction.on_commit(lambda: _enqueue_send(message.id))
+    return message
+
+
+def _enqueue_send(message_id: int) -> None:
+    from .tasks import outbound_send_task
+
+    outbound_send_task.delay(message_id)
+
+
+def report_status_notify(*, report: Report) -> OutboundMessage | None:
+    """One generic message per status change, to an SMS reporter who asked for news."""
+    conversation = Conversation.objects.select_related("reporter").filter(report=report, notify=True).first()
+    if conversation is None:
+        return None
+    reporter = conversation.reporter
+    body = replies.status_update(reporter.language or conversation.language, report.tracking_code, report.status)
+    return outbound_queue(reporter=reporter, body=body, report=report)
+
+
+class RetryLater(Exception):
+    """The provider asked us to try again (429, 5xx, network)."""
+
+
+def outbound_send(*, message_id: int) -> OutboundMessage:
+    """Send one queued message. Raise RetryLater when trying again can help."""
+    retry = False
+    with transaction.atomic():
+        # The row lock makes a second worker wait, then see the message is no longer pending.
+        message = OutboundMessage.objects.select_for_update().select_related("reporter").get(pk=message_id)
+        if message.status != OutboundMessage.Status.PENDING:
+            return message
+        reporter = message.reporter
+        to = identity.reply_address_decrypt(reporter.reply_address)
+        if reporter.opted_out or to is None:
+            message.status = OutboundMessage.Status.CANCELLED
+            message.save(update_fields=["status", "updated_at"])
+            return message
+        message.attempts += 1
+        try:
+            sent = backend().send(to=to, body=message.body, status_callback=_status_callback_url())
+        except SendError as exc:
+            retry = _send_failed(message, exc)
+        else:
+            message.provider_sid, message.sent_at = sent.provider_sid, timezone.now()
+            message.status = _forward(message.status, sent.status)
+            message.save(update_fields=["provider_sid", "sent_at", "status", "attempts", "updated_at"])
+    if retry:
+        raise RetryLater(message.error_code)
+    return message
+
+
+def _send_failed(message: OutboundMessage, exc: SendError) -> bool:
+    """Record the failure; True when the message stays pending for another try."""
+    from .providers.twilio import OPTED_OUT
+
+    message.error_code = exc.code[:12]
+    retry = exc.retry and message.attempts < settings.SMS_SEND_MAX_ATTEMPTS
+    if exc.code == OPTED_OUT:
+        reporter_opt_out(reporter=message.reporter)
+        retry = False
+    if not retry:
+        message.status = OutboundMessage.Status.FAILED
+    message.save(update_fields=["attempts", "error_code", "status", "updated_at"])
+    return retry
+
+
+def _status_callback_url() -> str:
+    return settings.PUBLIC_BASE_URL + reverse("sms_gateway:twilio_status")
+
+
+def _forward(current: str, new: str) -> str:
+    rank = OutboundMessage.RANK
+    return new if new in rank and rank[new] > rank.get(current, 0) else current
+
+
+def outbound_status_update(*, provider_sid: str, status: str, error_code: str = "") -> bool:
+    """Apply a provider status callback; statuses only move forward, whatever the arrival order."""
+    with transaction.atomic():
+        message = OutboundMessage.objects.select_for_update().filter(provider_sid=provider_sid).first()
+        if message is None:
+            return False
+        moved = _forward(message.status, status)
+        if moved != message.status:
+            message.status = moved
+            message.error_code = (error_code or message.error_code)[:12]
+            message.save(update_fields=["status", "error_code", "updated_at"])
+        if error_code == "21610":
+            reporter_opt_out(reporter=message.reporter)
+        return True
+
+
+def reply_queue_for(*, message: InboundMessage, reply: str) -> None:
+    """A reply that could not go back in the webhook response goes as an outbound message."""
+    if reply:
+        outbound_queue(reporter=message.reporter, body=reply)
+
+
+def media_store(*, media_id: int) -> InboundMedia:
+    """Fetch one media item with the provider's credentials and clean it like a web photo."""
+    media = InboundMedia.objects.select_related("message").get(pk=media_id)
+    if media.status != InboundMedia.Status.PENDING:
+        return media
+    media.attempts += 1
+    try:
+        content, content_type = backend().media_download(media.url)
+        photo = clean_photo(ContentFile(content, name="media"))
+    except PhotoRejected as exc:
+        return _media_done(media, InboundMedia.Status.REJECTED, str(exc))
+    stem = uuid.uuid4().hex
+    media.image.save(f"{stem}.jpg", ContentFile(photo.image), save=False)
+    media.thumbnail.save(f"{stem}_thumb.jpg", ContentFile(photo.thumbnail), save=False)
+    media.width, media.height = photo.width, photo.height
+    media = _media_done(media, InboundMedia.Status.STORED, "")
+    media_attach(media_id=media.id)
+    return media
+
+
+def _media_done(media: InboundMedia, status: str, error: str) -> InboundMedia:
+    media.status, media.error = status, error[:200]
+    media.save()
+    return media
+
+
+def media_attach(*, media_id: int) -> None:
+    """A photo that arrives after its conversation became a report joins that report."""
+    from reports.services import photo_add
+
+    with transaction.atomic():
+        media = InboundMedia.objects.select_for_update().select_related("message__conversation").get(pk=media_id)
+        conversation = media.message.conversation
+        if media.attached or media.status != InboundMedia.Status.STORED or conversation is None:
+            return
+        if conversation.report_id is None:
+            return
+        photo_add(report=conversation.report, photo=_clean_photo_from(media))
+        media.attached = True
+        media.save(update_fields=["attached"])
+
+
+def message_received_ack(language: str) -> str:
+    with override(language):
+        return pgettext("sms", "Convive: message received.")
