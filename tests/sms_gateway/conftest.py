@@ -3,6 +3,7 @@ HTTP edge so that nothing leaves the machine."""
 
 import itertools
 import json
+import xml.etree.ElementTree as ET
 
 import pytest
 from cryptography.fernet import Fernet
@@ -94,8 +95,6 @@ class Phone:
 
 
 def reply_text(response) -> str:
-    import xml.etree.ElementTree as ET
-
     root = ET.fromstring(response.content)
     return "\n".join(node.text or "" for node in root.iter("Message"))
 
