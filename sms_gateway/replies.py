@@ -6,11 +6,25 @@ nothing more. Short replies fit one segment; `tests/sms_gateway/test_replies.py`
 template's encoding and segment count.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import wraps
 
 from django.utils.translation import override, pgettext
 
 from reports.models import ArmsSighting, Category, format_tracking_code
+
+from .segments import smart_encode
+
+
+def sms(render: Callable[..., str]) -> Callable[..., str]:
+    """Every reply goes out in GSM-7 where its language allows, as one segment where it fits."""
+
+    @wraps(render)
+    def wrapper(*args, **kwargs) -> str:
+        return smart_encode(render(*args, **kwargs))
+
+    return wrapper
+
 
 ARMS_MENUS = {  # the questions and their options, in the order asked
     "weapon_type": ArmsSighting.WeaponType,
@@ -24,17 +38,20 @@ def _numbered(options: Sequence[str]) -> str:
     return "\n".join(f"{n} {label}" for n, label in enumerate(options, start=1))
 
 
+@sms
 def category_menu(language: str, categories: Sequence[Category]) -> str:
     with override(language):
         head = pgettext("sms", "Convive: what happened? Reply with a number:")
         return f"{head}\n{_numbered([c.name for c in categories])}"
 
 
+@sms
 def choose_number(language: str) -> str:
     with override(language):
         return pgettext("sms", "Please reply with one of the numbers.")
 
 
+@sms
 def ask_where(language: str) -> str:
     with override(language):
         return pgettext(
@@ -42,27 +59,32 @@ def ask_where(language: str) -> str:
         )
 
 
+@sms
 def place_menu(language: str, labels: Sequence[str]) -> str:
     with override(language):
         head = pgettext("sms", "Which one? Reply with a number, or 0 to skip:")
         return f"{head}\n{_numbered(labels)}"
 
 
+@sms
 def place_not_found(language: str) -> str:
     with override(language):
         return pgettext("sms", "We did not find that place. Send another name, or SKIP.")
 
 
+@sms
 def outside_area(language: str) -> str:
     with override(language):
         return pgettext("sms", "That location is outside the area we serve. Send a place name, or SKIP.")
 
 
+@sms
 def ask_what(language: str) -> str:
     with override(language):
         return pgettext("sms", "What happened? Describe it in one message. Do not send names or phone numbers.")
 
 
+@sms
 def arms_menu(language: str, question: str) -> str:
     with override(language):
         heads = {
@@ -75,22 +97,26 @@ def arms_menu(language: str, question: str) -> str:
         return f"{heads[question]}\n{_numbered(labels)}"
 
 
+@sms
 def confirm(language: str) -> str:
     with override(language):
         return pgettext("sms", "Reply 1 to send the report, 2 to send it and get news of it, 3 to cancel.")
 
 
+@sms
 def sent(language: str, code: str) -> str:
     with override(language):
         text = pgettext("sms", "Report received. Code: %(code)s. Keep it private. To follow it send STATUS %(code)s")
         return text % {"code": format_tracking_code(code)}
 
 
+@sms
 def cancelled(language: str) -> str:
     with override(language):
         return pgettext("sms", "Report cancelled. Send any message to start again.")
 
 
+@sms
 def help_text(language: str) -> str:
     with override(language):
         return pgettext(
@@ -99,11 +125,13 @@ def help_text(language: str) -> str:
         )
 
 
+@sms
 def resumed(language: str) -> str:
     with override(language):
         return pgettext("sms", "Messages turned back on. Send any message to report.")
 
 
+@sms
 def language_set(language: str) -> str:
     with override(language):
         return pgettext("sms", "Language changed. Send any message to report.")
@@ -119,23 +147,27 @@ STATUS_WORDS = {
 }
 
 
+@sms
 def status(language: str, code: str, report_status: str) -> str:
     with override(language):
         text = pgettext("sms", "Report %(code)s: %(status)s.")
         return text % {"code": format_tracking_code(code), "status": STATUS_WORDS[report_status]()}
 
 
+@sms
 def status_unknown(language: str) -> str:
     with override(language):
         return pgettext("sms", "We found no report with that code. Check it and try again.")
 
 
+@sms
 def status_update(language: str, code: str, report_status: str) -> str:
     with override(language):
         text = pgettext("sms", "Convive: news about report %(code)s: %(status)s.")
         return text % {"code": format_tracking_code(code), "status": STATUS_WORDS[report_status]()}
 
 
+@sms
 def photo_received(language: str) -> str:
     with override(language):
         return pgettext("sms", "Photo received.")

@@ -16,7 +16,9 @@ logger = logging.getLogger("convive.sms")
 RETRY_BACKOFF = (15, 60, 300, 900, 3600)
 
 
-@shared_task(bind=True, max_retries=len(RETRY_BACKOFF), acks_late=True)
+# No retry limit here: outbound_send stops raising RetryLater after SMS_SEND_MAX_ATTEMPTS and marks
+# the message failed; a lower limit here would leave it pending forever once that setting exceeds it.
+@shared_task(bind=True, max_retries=None, acks_late=True)
 def outbound_send_task(self, message_id: int) -> None:
     try:
         services.outbound_send(message_id=message_id)
