@@ -1,5 +1,7 @@
 """Every SMS template: its encoding and segment count per language, and what it never says."""
 
+from functools import partial
+
 import pytest
 
 from reports.models import Category
@@ -32,7 +34,7 @@ SINGLE = {
 MENUS = {
     "category_menu": lambda lang: replies.category_menu(lang, list(Category.objects.filter(is_active=True))),
     "place_menu": lambda lang: replies.place_menu(lang, ["Parque Central (La Ceiba)", "Parque Norte (El Carmen)"]),
-    **{f"arms_{q}": (lambda q: lambda lang: replies.arms_menu(lang, q))(q) for q in replies.ARMS_MENUS},
+    **{f"arms_{q}": partial(lambda q, lang: replies.arms_menu(lang, q), q) for q in replies.ARMS_MENUS},
 }
 
 
