@@ -3,4 +3,4 @@ from django.http import HttpRequest
 
 
 def site(request: HttpRequest) -> dict:
-    return {"QUICK_EXIT_URL": settings.QUICK_EXIT_URL}
+    return {"QUICK_EXIT_URL": settings.QUICK_EXIT_URL, "DEMO_MODE": settings.DEMO_MODE}

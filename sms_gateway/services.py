@@ -438,7 +438,12 @@ def media_attach(*, media_id: int) -> None:
     from reports.services import photo_add
 
     with transaction.atomic():
-        media = InboundMedia.objects.select_for_update().select_related("message__conversation").get(pk=media_id)
+        # Lock only the media row: PostgreSQL refuses FOR UPDATE on the nullable side of the outer join.
+        media = (
+            InboundMedia.objects.select_for_update(of=("self",))
+            .select_related("message__conversation")
+            .get(pk=media_id)
+        )
         conversation = media.message.conversation
         if media.attached or media.status != InboundMedia.Status.STORED or conversation is None:
             return

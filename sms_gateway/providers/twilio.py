@@ -41,11 +41,13 @@ def send(*, to: str, body: str, status_callback: str) -> Sent:
 
 
 def list_inbound(*, since) -> list[dict]:
-    """Recent messages received on our number, in webhook field names."""
+    """Recent messages received on our number, oldest first, in webhook field names."""
+    messages = client().messages.list(to=settings.TWILIO_FROM, date_sent_after=since, page_size=100)
+    # Twilio lists newest first (to the second); one phone's messages must be handled in the order sent.
+    inbound = [m for m in reversed(messages) if (m.direction or "").startswith("inbound")]
+    inbound.sort(key=lambda m: m.date_sent or m.date_created or since)
     rows = []
-    for message in client().messages.list(to=settings.TWILIO_FROM, date_sent_after=since, page_size=100):
-        if not (message.direction or "").startswith("inbound"):
-            continue
+    for message in inbound:
         rows.append(
             {
                 "MessageSid": message.sid,
