@@ -82,7 +82,11 @@ DATABASES = {"default": env.db_url("DATABASE_URL", default="postgis://postgres@1
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+# Under ASGI each request's sync code may run on its own thread, so per-thread persistent
+# connections pile up; a pool bounds them per process instead.
+DB_POOL_MAX = env.int("DB_POOL_MAX", default=8)
+if DB_POOL_MAX:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX, "timeout": 20}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -204,6 +208,7 @@ CELERY_BEAT_SCHEDULE = {
     "sms-conversations-expire": {"task": "sms_gateway.tasks.conversations_expire", "schedule": 60.0},
     "sms-inbound-retry": {"task": "sms_gateway.tasks.inbound_retry", "schedule": 120.0},
     "sms-reconcile": {"task": "sms_gateway.tasks.reconcile", "schedule": 900.0},
+    "sms-outbound-sweep": {"task": "sms_gateway.tasks.outbound_sweep", "schedule": 300.0},
     "sms-retention-purge": {"task": "sms_gateway.tasks.retention_purge", "schedule": 3600.0},
 }
 

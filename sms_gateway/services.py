@@ -108,7 +108,7 @@ def inbound_store(*, inbound: Inbound, source: str = "webhook") -> tuple[Inbound
         # The same MessageSid arrived twice at once: the other request stored it.
         return InboundMessage.objects.get(message_sid=inbound.message_sid), False
     if inbound.media:
-        transaction.on_commit(lambda: _enqueue_media(message.id))
+        transaction.on_commit(lambda: _enqueue_media(message.id), robust=True)
     return message, True
 
 
@@ -211,6 +211,13 @@ def _converse(reporter: Reporter, message: InboundMessage, folded: str) -> str:
     if conversation is not None and flow.is_idle(conversation, now=message.received_at):
         conversation_expire(conversation=conversation)
         conversation = None
+    if conversation is None and turn.has_media and not turn.text:
+        finished = _recently_reported(reporter, message)
+        if finished is not None:
+            # A photo sent just after the report joins that report (media_attach, once fetched).
+            message.conversation = finished
+            message.save(update_fields=["conversation"])
+            return replies.photo_received(finished.language)
     if conversation is None:
         greeting_language = language_of(folded, START_WORDS)
         if greeting_language:
@@ -228,6 +235,15 @@ def _converse(reporter: Reporter, message: InboundMessage, folded: str) -> str:
     return reply
 
 
+def _recently_reported(reporter: Reporter, message: InboundMessage) -> Conversation | None:
+    since = message.received_at - timedelta(minutes=settings.SMS_CONVERSATION_IDLE_MINUTES)
+    return (
+        Conversation.objects.filter(reporter=reporter, is_open=False, report__isnull=False, closed_at__gte=since)
+        .order_by("-closed_at")
+        .first()
+    )
+
+
 def _point(message: InboundMessage) -> Point | None:
     if message.latitude is None or message.longitude is None:
         return None
@@ -241,6 +257,11 @@ def conversation_submit(*, conversation: Conversation, incomplete: bool = False)
     point, source, area = flow.resolve_location(conversation)
     description = "\n".join([*data.get("description", []), *data.get("place_text", [])])
     arms = ArmsAnswers(**flow.arms_answers(conversation)) if category.is_arms and data.get("arms") else None
+    media = list(
+        InboundMedia.objects.select_for_update(of=("self",))
+        .filter(message__conversation=conversation, status=InboundMedia.Status.STORED, attached=False)
+        .order_by("message_id", "index")
+    )
     report = report_create(
         category=category,
         description=description,
@@ -251,28 +272,18 @@ def conversation_submit(*, conversation: Conversation, incomplete: bool = False)
         area=area,
         channel=conversation.channel,
         arms=arms,
-        photos=_stored_photos(conversation),
+        photos=[_clean_photo_from(item) for item in media],
         language=conversation.language,
         incomplete=incomplete,
     )
-    InboundMedia.objects.filter(message__conversation=conversation, status=InboundMedia.Status.STORED).update(
-        attached=True
-    )
+    # Only the items read above: one stored meanwhile joins through media_attach instead.
+    InboundMedia.objects.filter(id__in=[item.id for item in media]).update(attached=True)
     conversation.report = report
     conversation.state = Conversation.State.EXPIRED if incomplete else Conversation.State.DONE
     conversation.is_open = False
     conversation.closed_at = timezone.now()
     conversation.save()
     return report
-
-
-def _stored_photos(conversation: Conversation) -> list[CleanPhoto]:
-    photos = []
-    for media in InboundMedia.objects.filter(
-        message__conversation=conversation, status=InboundMedia.Status.STORED, attached=False
-    ).order_by("message_id", "index"):
-        photos.append(_clean_photo_from(media))
-    return photos
 
 
 def _clean_photo_from(media: InboundMedia) -> CleanPhoto:
@@ -309,7 +320,9 @@ def outbound_queue(*, reporter: Reporter, body: str, report: Report | None = Non
     if reporter.opted_out or not reporter.reply_address:
         return None
     message = OutboundMessage.objects.create(reporter=reporter, report=report, body=body)
-    transaction.on_commit(lambda: _enqueue_send(message.id))
+    # robust: a broker hiccup must not fail the request that queued the message; the row stays
+    # pending and tasks.outbound_sweep sends it.
+    transaction.on_commit(lambda: _enqueue_send(message.id), robust=True)
     return message
 
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import services
-from .models import Conversation, InboundMessage, Reporter
+from .models import Conversation, InboundMessage, OutboundMessage, Reporter
 from .providers import backend
 
 logger = logging.getLogger("convive.sms")
@@ -96,6 +96,23 @@ def reconcile() -> int:
     if stored:
         logger.warning("reconciliation stored %d message(s) the webhook missed", stored)
     return stored
+
+
+@shared_task
+def outbound_sweep() -> int:
+    """Send messages left pending (the broker was down when they were queued, or a worker died)."""
+    stale = timezone.now() - timedelta(minutes=2)
+    ids = list(
+        OutboundMessage.objects.filter(status=OutboundMessage.Status.PENDING, created_at__lt=stale)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:500]
+    )
+    for message_id in ids:
+        try:
+            services.outbound_send(message_id=message_id)
+        except services.RetryLater:
+            continue
+    return len(ids)
 
 
 @shared_task

@@ -11,6 +11,7 @@ from twilio.rest import Client
 from . import SendError, Sent
 
 MEDIA_TIMEOUT = 20
+API_ROOT = "https://api.twilio.com"
 # Twilio's "the recipient has opted out" (the number sent STOP to this sender).
 OPTED_OUT = "21610"
 
@@ -41,24 +42,31 @@ def send(*, to: str, body: str, status_callback: str) -> Sent:
 
 
 def list_inbound(*, since) -> list[dict]:
-    """Recent messages received on our number, oldest first, in webhook field names."""
-    messages = client().messages.list(to=settings.TWILIO_FROM, date_sent_after=since, page_size=100)
+    """Recent messages received on our number (SMS and WhatsApp), oldest first, in webhook field names."""
+    twilio = client()
+    messages = []
+    for to in (settings.TWILIO_FROM, f"whatsapp:{settings.TWILIO_FROM}"):
+        messages.extend(twilio.messages.list(to=to, date_sent_after=since, page_size=100))
     # Twilio lists newest first (to the second); one phone's messages must be handled in the order sent.
     inbound = [m for m in reversed(messages) if (m.direction or "").startswith("inbound")]
     inbound.sort(key=lambda m: m.date_sent or m.date_created or since)
-    rows = []
-    for message in inbound:
-        rows.append(
-            {
-                "MessageSid": message.sid,
-                "AccountSid": message.account_sid,
-                "From": message.from_,
-                "To": message.to,
-                "Body": message.body or "",
-                "NumMedia": str(message.num_media or 0),
-            }
-        )
-    return rows
+    return [_webhook_fields(twilio, message) for message in inbound]
+
+
+def _webhook_fields(twilio: Client, message) -> dict:
+    fields = {
+        "MessageSid": message.sid,
+        "AccountSid": message.account_sid,
+        "From": message.from_,
+        "To": message.to,
+        "Body": message.body or "",
+        "NumMedia": str(message.num_media or 0),
+    }
+    if int(message.num_media or 0):
+        for index, media in enumerate(twilio.messages(message.sid).media.list(limit=10)):
+            fields[f"MediaUrl{index}"] = API_ROOT + media.uri.removesuffix(".json")
+            fields[f"MediaContentType{index}"] = media.content_type or ""
+    return fields
 
 
 def media_download(url: str) -> tuple[bytes, str]:

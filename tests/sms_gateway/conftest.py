@@ -3,6 +3,7 @@ HTTP edge so that nothing leaves the machine."""
 
 import itertools
 import json
+import logging
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -108,7 +109,7 @@ class FakeTwilioHttp(HttpClient):
     """Twilio's REST edge: records each request and answers from a queue (default: a queued message)."""
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(logging.getLogger("twilio.http_client"), False)
         self.requests: list[dict] = []
         self.responses: list[tuple[int, dict]] = []
 
