@@ -214,6 +214,8 @@ CELERY_BEAT_SCHEDULE = {
 
 LOGIN_URL = "/admin/login/"
 
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.AlwaysSafeExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

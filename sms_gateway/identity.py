@@ -3,12 +3,13 @@ address for answering it, and nothing else."""
 
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import phonenumbers
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.views.decorators.debug import sensitive_variables
 
 from .models import Channel
 
@@ -21,8 +22,9 @@ class InvalidAddress(ValueError):
 
 @dataclass(frozen=True)
 class Address:
-    e164: str
-    channel: str
+    # Kept out of repr so that no traceback, log line or error page can show the number.
+    e164: str = field(repr=False)
+    channel: str = "sms"
 
     @property
     def provider_address(self) -> str:
@@ -30,6 +32,7 @@ class Address:
         return f"{WHATSAPP_PREFIX}{self.e164}" if self.channel == Channel.WHATSAPP else self.e164
 
 
+@sensitive_variables()
 def address_parse(raw: str) -> Address:
     """`+50499990000` or `whatsapp:+50499990000` to E.164 and channel."""
     text = (raw or "").strip()
@@ -45,6 +48,7 @@ def address_parse(raw: str) -> Address:
     return Address(e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), channel=channel)
 
 
+@sensitive_variables()
 def address_hash(e164: str) -> str:
     key = settings.PHONE_HASH_KEY
     if not key:
@@ -59,10 +63,12 @@ def _fernet() -> Fernet:
     return Fernet(key.encode())
 
 
+@sensitive_variables()
 def reply_address_encrypt(address: Address) -> bytes:
     return _fernet().encrypt(address.provider_address.encode())
 
 
+@sensitive_variables()
 def reply_address_decrypt(token: bytes | memoryview | None) -> str | None:
     if not token:
         return None

@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import override, pgettext
+from django.views.decorators.debug import sensitive_variables
 
 from reports.models import Category, Report
 from reports.photos import CleanPhoto, PhotoRejected, clean_photo
@@ -49,6 +50,7 @@ class Inbound:
     longitude: float | None
 
 
+@sensitive_variables()
 def inbound_parse(params: dict) -> Inbound:
     """Raise identity.InvalidAddress or ValueError on a payload that cannot be a message."""
     sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
@@ -119,6 +121,7 @@ def _enqueue_media(message_id: int) -> None:
         media_fetch.delay(media_id)
 
 
+@sensitive_variables()
 def reporter_touch(*, address: identity.Address) -> Reporter:
     """The reporter for this address, with a fresh encrypted reply address and expiry."""
     now = timezone.now()
@@ -163,7 +166,8 @@ def _dispatch(reporter: Reporter, message: InboundMessage) -> str:
         reporter_opt_out(reporter=reporter, language=language_of(first, STOP_WORDS))
         return ""
     if len(words) == 1 and any(first in w for w in RESUME_WORDS.values()):
-        language = language_of(first, RESUME_WORDS) or _language(reporter)
+        # START is understood everywhere: it says nothing about the reporter's language.
+        language = reporter.language or language_of(first, RESUME_WORDS) or _language(reporter)
         reporter_opt_in(reporter=reporter, language=language)
         return replies.resumed(language)
     reply = _command(reporter, words, first)
@@ -179,8 +183,8 @@ def _language(reporter: Reporter) -> str:
 
 def _command(reporter: Reporter, words: list[str], first: str) -> str | None:
     if len(words) == 1 and any(first in w for w in HELP_WORDS.values()):
-        language = language_of(first, HELP_WORDS) if first != "INFO" else _language(reporter)
-        return replies.help_text(language or _language(reporter))
+        language = reporter.language or language_of(first, HELP_WORDS) or _language(reporter)
+        return replies.help_text(language)
     if len(words) >= 2 and any(first in w for w in STATUS_WORDS.values()):
         return _status(reporter, "".join(words[1:]))
     if len(words) >= 2 and first in LANGUAGE_WORDS and " ".join(words[1:]) in LANGUAGE_NAMES:
@@ -346,6 +350,7 @@ class RetryLater(Exception):
     """The provider asked us to try again (429, 5xx, network)."""
 
 
+@sensitive_variables()
 def outbound_send(*, message_id: int) -> OutboundMessage:
     """Send one queued message. Raise RetryLater when trying again can help."""
     retry = False

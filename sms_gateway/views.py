@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonR
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
 from twilio.request_validator import RequestValidator
 
 from . import identity, services, webhook
@@ -25,7 +26,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 def twiml(reply: str) -> HttpResponse:
     if not reply:
-        return HttpResponse(EMPTY_TWIML, content_type="text/xml")
+        return HttpResponse(EMPTY_TWIML, content_type="text/xml; charset=utf-8")
     body = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(reply)}</Message></Response>'
     return HttpResponse(body, content_type="text/xml; charset=utf-8")
 
@@ -51,6 +52,7 @@ def _refusal(request: HttpRequest) -> HttpResponse | None:
 
 
 @csrf_exempt
+@sensitive_post_parameters()
 def twilio_inbound(request: HttpRequest) -> HttpResponse:
     refusal = _refusal(request)
     if refusal is not None:
@@ -66,6 +68,7 @@ def twilio_inbound(request: HttpRequest) -> HttpResponse:
 
 
 @csrf_exempt
+@sensitive_post_parameters()
 def twilio_status(request: HttpRequest) -> HttpResponse:
     refusal = _refusal(request)
     if refusal is not None:

@@ -136,3 +136,15 @@ def test_it_shows_no_phone_number_when_storing_fails(client, geo, monkeypatch, c
     assert PHONE not in response.content.decode()
     assert not InboundMessage.objects.exists()
     assert log_hits(caplog, NUMBER_FORMS) == []
+
+
+def test_it_hides_the_number_from_the_debug_error_page(client, geo, monkeypatch, settings):
+    settings.DEBUG = True
+    client.raise_request_exception = False
+    monkeypatch.setattr(services, "reporter_touch", _broken)
+
+    page = Phone(client).send("Hola").content.decode()
+
+    assert "Traceback" in page or "Exception" in page, "the debug page must be rendered for this test to mean anything"
+    for form in NUMBER_FORMS:
+        assert form not in page, form
