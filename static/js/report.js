@@ -29,6 +29,8 @@
 
   mapEl.hidden = false;
   var map = L.map(mapEl, { zoomControl: true, zoomSnap: 0.25, attributionControl: !!form.dataset.tiles });
+  // Area names sit under the pin, not over it.
+  map.createPane("labels").style.zIndex = 450;
   if (form.dataset.tiles) {
     L.tileLayer(form.dataset.tiles, { attribution: form.dataset.attribution, maxZoom: 19 }).addTo(map);
   }
@@ -53,7 +55,7 @@
       var layer = L.geoJSON(data, {
         style: { color: "#0b6e4f", weight: 2, fillOpacity: 0.06 },
         onEachFeature: function (feature, shape) {
-          shape.bindTooltip(feature.properties.name, { permanent: true, direction: "center", className: "area-label" });
+          shape.bindTooltip(feature.properties.name, { permanent: true, direction: "center", className: "area-label", pane: "labels" });
           shape.on("click", function (event) { setPoint(event.latlng, "map"); });
         }
       }).addTo(map);

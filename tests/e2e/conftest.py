@@ -11,22 +11,21 @@ Fixtures for tests/e2e/:
 
 Every page is guarded: requests to anything but 127.0.0.1/localhost are blocked, so no test
 touches the Internet; an uncaught JavaScript error, a blocked request, a failed sub-resource
-(404 stylesheet, 500 fetch) or an error logged by the server fails the test.
+(404 stylesheet, 500 fetch) or an error logged by the server fails the test. They are collected
+in ``e2e_problems``; a test that provokes one on purpose removes it from that list.
 """
 
-import asyncio
 import logging
-import os
 import threading
 import time
 from functools import partial
 from urllib.parse import urlsplit
 
 import pytest
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
-from playwright.sync_api import sync_playwright
+from django.test import Client
+from playwright.sync_api import expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,6 +41,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 TIMEOUT_MS = 10_000
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 UNROUTED_SCHEMES = {"about", "blob", "data"}
+# Generous for a loaded CI machine; a passing run never waits this long.
+expect.set_options(timeout=TIMEOUT_MS)
 PROBLEMS = pytest.StashKey[list[str]]()
 REPORTED = pytest.StashKey[int]()
 
@@ -105,20 +106,12 @@ class DaphneThread:
         self.port = self._server.listening_addresses[0][1]
 
     def stop(self) -> None:
-        from twisted.internet import defer, reactor, threads
+        from twisted.internet import reactor
 
-        def close_connections():
-            # Django's sync code runs in asgiref's thread-sensitive executor; close the database
-            # connections it holds there, or the test database could not be dropped.
-            return defer.Deferred.fromFuture(asyncio.ensure_future(sync_to_async(connections.close_all)()))
-
-        try:
-            threads.blockingCallFromThread(reactor, close_connections)
-        finally:
-            reactor.callFromThread(reactor.stop)
-            self._thread.join(timeout=10)
-            for name in self.loggers:
-                logging.getLogger(name).removeHandler(self.errors)
+        reactor.callFromThread(reactor.stop)
+        self._thread.join(timeout=10)
+        for name in self.loggers:
+            logging.getLogger(name).removeHandler(self.errors)
         assert not self._thread.is_alive(), "daphne did not stop"
 
     def _run(self) -> None:
@@ -181,16 +174,19 @@ def playwright():
     it). Module scope, not session: a loop left running would also break async_to_sync in the
     tests that follow.
     """
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_playwright() as pw:
-            yield pw
-    finally:
-        if previous is None:
-            del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    serialized = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as pw:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        # With a loop running, Django keeps this thread's connections apart from the ones the
+        # test database was set up with (asgiref Local): give the new ones the copy of the
+        # migrated data that serialized rollback restores after each test's flush.
+        for alias, contents in serialized.items():
+            connections[alias]._test_serialized_contents = contents
+        yield pw
 
 
 @pytest.fixture(scope="module")
@@ -216,12 +212,23 @@ def _check_response(problems: list[str], response) -> None:
         problems.append(f"{response.status} for {response.request.method} {response.url}")
 
 
+def _session_cookie(user, base_url: str) -> dict:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+    return {"name": cookie.key, "value": cookie.value, "url": base_url}
+
+
 @pytest.fixture
-def open_page(browser, e2e_problems):
-    """Open a guarded page in a new context: phone-sized, English, in the project's timezone."""
+def open_page(browser, daphne_server, e2e_problems):
+    """Open a guarded page in a new context: phone-sized, English, in the project's timezone.
+
+    ``open_page(user=member)`` starts the context logged in as that user (a committee member
+    on the board, say); other keywords go to ``browser.new_context``.
+    """
     contexts = []
 
-    def open_(**context_options):
+    def open_(user=None, **context_options):
         options = {**PHONE, "locale": "en", "timezone_id": settings.TIME_ZONE, **context_options}
         context = browser.new_context(**options)
         contexts.append(context)
@@ -229,9 +236,11 @@ def open_page(browser, e2e_problems):
         # Tests may route a URL to a stand-in page with page.route: page routes win over this one.
         context.route(_is_external, partial(_block, e2e_problems))
         context.on("response", partial(_check_response, e2e_problems))
-        page = context.new_page()
-        page.on("pageerror", lambda error: e2e_problems.append(f"JavaScript error: {error.stack or error}"))
-        return page
+        # page.on("pageerror") for every page of the context, pop-ups included.
+        context.on("weberror", lambda error: e2e_problems.append(f"JavaScript error: {error.error.stack}"))
+        if user is not None:
+            context.add_cookies([_session_cookie(user, daphne_server.url())])
+        return context.new_page()
 
     yield open_
     for context in contexts:
