@@ -115,3 +115,61 @@ class Institution(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ActionPlan(models.Model):
+    """A committee's proposed solution to a pattern of reports, and its follow-up."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        SUBMITTED = "submitted", _("Submitted")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DONE = "done", _("Done")
+        VERIFIED = "verified", _("Verified by the community")
+
+    committee = models.ForeignKey(
+        Committee, on_delete=models.PROTECT, related_name="plans", verbose_name=_("committee")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    problem_summary = models.TextField(_("problem summary"))
+    measures = models.TextField(_("proposed measures"))
+    responsible_party = models.CharField(_("responsible party"), max_length=200)
+    support_requested = models.TextField(_("support requested from institutions"), blank=True)
+    due_date = models.DateField(_("due date"), null=True, blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    decline_reason = models.TextField(_("reason for declining"), blank=True)
+    verification = models.TextField(_("community verification"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+", verbose_name=_("created by")
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("action plan")
+        verbose_name_plural = _("action plans")
+        ordering = ["-updated_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ActionPlanEvent(models.Model):
+    """Every change of an action plan: status moves, progress reports, verification."""
+
+    plan = models.ForeignKey(ActionPlan, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    from_status = models.CharField(_("previous status"), max_length=12, choices=ActionPlan.Status.choices, blank=True)
+    to_status = models.CharField(_("new status"), max_length=12, choices=ActionPlan.Status.choices)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        verbose_name = _("action plan event")
+        verbose_name_plural = _("action plan events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.from_status or '∅'} → {self.to_status}"

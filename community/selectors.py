@@ -4,9 +4,11 @@ import unicodedata
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import Point
+from django.db import connection
 from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 
-from .models import Area, Place
+from .models import Area, Committee, Institution, Membership, Place
 
 
 def area_for_point(point: Point) -> Area | None:
@@ -77,3 +79,51 @@ def gazetteer_search(text: str, *, limit: int = 5) -> list[GazetteerMatch]:
             scored.append((ratio, match))
     scored.sort(key=lambda pair: -pair[0])
     return [match for _, match in scored[:limit]]
+
+
+def area_descendant_ids(area_ids: list[int]) -> set[int]:
+    """The areas and every area below them, in one recursive query."""
+    if not area_ids:
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            WITH RECURSIVE tree(id) AS (
+                SELECT id FROM community_area WHERE id = ANY(%s)
+                UNION SELECT child.id FROM community_area child JOIN tree ON child.parent_id = tree.id
+            )
+            SELECT id FROM tree
+            """,
+            [list(area_ids)],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def committee_ids_for(user) -> list[int]:
+    if not user.is_authenticated:
+        return []
+    return list(Membership.objects.filter(user=user).values_list("committee_id", flat=True))
+
+
+def committee_for_user(user, committee_id: int) -> Committee:
+    """The one access check for committees: members (and administrators) only; others get 404."""
+    if user.is_authenticated and user.is_superuser:
+        return get_object_or_404(Committee, pk=committee_id)
+    return get_object_or_404(Committee, pk=committee_id, memberships__user=user)
+
+
+def served_area_ids(user) -> list[int]:
+    """Areas served by the user's committees (not their descendants: reports carry their ancestors)."""
+    return list(
+        Committee.areas.through.objects.filter(committee_id__in=committee_ids_for(user)).values_list(
+            "area_id", flat=True
+        )
+    )
+
+
+def jurisdiction_area_ids(user) -> list[int]:
+    if not user.is_authenticated:
+        return []
+    return list(
+        Institution.jurisdiction.through.objects.filter(institution__analysts=user).values_list("area_id", flat=True)
+    )

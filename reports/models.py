@@ -1,10 +1,12 @@
 from django.conf import settings
 from django.contrib.gis.db import models
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from community.models import Area
+from community.models import ActionPlan, Area
 
 # No 0/O, 1/I/L: codes are read aloud, typed on keypads and copied from SMS.
 TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -107,6 +109,8 @@ class Report(models.Model):
     location = models.PointField(_("location"), srid=4326, null=True, blank=True)
     location_source = models.CharField(_("location source"), max_length=10, choices=LocationSource.choices)
     area = models.ForeignKey(Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="reports")
+    # The area and all its ancestors, set on write: access checks and aggregates need no tree walk.
+    area_path = ArrayField(models.BigIntegerField(), default=list, editable=False)
     channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices, default=Channel.WEB)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.NEW)
     priority = models.PositiveSmallIntegerField(_("priority"), choices=Priority.choices, default=Priority.NORMAL)
@@ -119,6 +123,22 @@ class Report(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="duplicates",
+    )
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_reports",
+    )
+    action_plan = models.ForeignKey(
+        ActionPlan,
+        verbose_name=_("action plan"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reports",
     )
     language = models.CharField(_("language"), max_length=8, blank=True)
     # An SMS conversation that went quiet becomes a report with what it had.
@@ -133,6 +153,7 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["area", "status", "-created_at"], name="report_area_status"),
             models.Index(fields=["status", "-created_at"], name="report_status_created"),
+            GinIndex(fields=["area_path"], name="report_area_path_gin"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -240,3 +261,39 @@ class TriageEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report}: {self.from_status or '∅'} → {self.to_status}"
+
+
+class Note(models.Model):
+    """An internal committee note on a report: never shown to the resident or outside the committee."""
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField(_("note"))
+    created_at = models.DateTimeField(_("at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("note")
+        verbose_name_plural = _("notes")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk} on {self.report_id}"
+
+
+class AuditEntry(models.Model):
+    """Who looked at or did what, and when: every view of a report's detail and every action."""
+
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    action = models.CharField(_("action"), max_length=40, db_index=True)
+    report = models.ForeignKey(Report, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    plan = models.ForeignKey(ActionPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit")
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit entry")
+        verbose_name_plural = _("audit entries")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.action}"

@@ -3,7 +3,12 @@
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
+
+from community.models import Committee
+from community.selectors import served_area_ids
 
 from .models import TRACKING_ALPHABET, TRACKING_LENGTH, Report
 
@@ -49,3 +54,33 @@ def tracking_history(report: Report) -> list[TrackingStep]:
         TrackingStep(status=status, label=str(labels[status]), at=at)
         for status, at in report.events.order_by("at", "id").values_list("to_status", "at")
     ]
+
+
+def reports_for_user(user) -> QuerySet[Report]:
+    """The one access check for reports, used by every entry point.
+
+    Committee members see the reports whose area lies within an area their committee serves
+    (at any depth: each report carries its area's ancestors); administrators see all; everyone
+    else, institution analysts included, sees none.
+    """
+    if not user.is_authenticated:
+        return Report.objects.none()
+    if user.is_superuser:
+        return Report.objects.all()
+    areas = served_area_ids(user)
+    if not areas:
+        return Report.objects.none()
+    return Report.objects.filter(area_path__overlap=areas)
+
+
+def report_for_user(user, report_id: int) -> Report:
+    """One report the user may see, or 404 (never 403: existence does not leak)."""
+    queryset = reports_for_user(user).select_related("category", "area", "area__parent", "assigned_to", "arms")
+    return get_object_or_404(queryset, pk=report_id)
+
+
+def committee_ids_serving(report: Report) -> list[int]:
+    """Committees whose areas contain the report's area: who hears about it live."""
+    return sorted(
+        set(Committee.areas.through.objects.filter(area_id__in=report.area_path).values_list("committee_id", flat=True))
+    )

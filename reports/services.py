@@ -8,11 +8,22 @@ from datetime import datetime
 from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from community.models import Area
 from community.selectors import area_for_point
 
-from .models import TRACKING_ALPHABET, TRACKING_LENGTH, ArmsSighting, Category, Photo, Report, TriageEvent
+from .models import (
+    TRACKING_ALPHABET,
+    TRACKING_LENGTH,
+    ArmsSighting,
+    AuditEntry,
+    Category,
+    Note,
+    Photo,
+    Report,
+    TriageEvent,
+)
 from .photos import CleanPhoto
 
 
@@ -61,6 +72,7 @@ def report_create(
     try:
         with transaction.atomic():
             report = _report_insert(
+                area_path=[area.id, *(ancestor.id for ancestor in area.ancestors())],
                 category=category,
                 description=description,
                 occurred_at=occurred_at,
@@ -79,6 +91,7 @@ def report_create(
             for photo in photos:
                 _photo_store(report=report, photo=photo, written=written)
             TriageEvent.objects.create(report=report, to_status=Report.Status.NEW, at=report.created_at)
+            _after_commit(report.id, "created")
     except BaseException:
         # The files are outside the transaction: remove what this attempt wrote.
         _files_remove(written)
@@ -126,3 +139,113 @@ def _files_remove(names: list[str]) -> None:
 
     for name in names:
         default_storage.delete(name)
+
+
+# --- Triage ------------------------------------------------------------------------------------
+
+TRANSITIONS = {
+    Report.Status.NEW: {Report.Status.VERIFIED, Report.Status.REJECTED, Report.Status.DUPLICATE},
+    Report.Status.VERIFIED: {Report.Status.IN_ACTION, Report.Status.RESOLVED, Report.Status.REJECTED},
+    Report.Status.IN_ACTION: {Report.Status.RESOLVED, Report.Status.VERIFIED},
+    Report.Status.REJECTED: {Report.Status.NEW},
+    Report.Status.DUPLICATE: {Report.Status.NEW},
+    Report.Status.RESOLVED: {Report.Status.IN_ACTION},
+}
+
+
+class TransitionRefused(ValueError):
+    """The report cannot move from its status to the one asked."""
+
+
+def audit_record(*, actor, action: str, report: Report | None = None, plan=None, **detail) -> AuditEntry:
+    return AuditEntry.objects.create(actor=actor, action=action, report=report, plan=plan, detail=detail)
+
+
+def report_status_set(*, report: Report, actor, to_status: str, note: str = "", **fields) -> Report:
+    """Move a report along the triage path, with its TriageEvent, audit entry, live push and news."""
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if to_status not in TRANSITIONS.get(locked.status, set()):
+            raise TransitionRefused(f"{locked.status} → {to_status}")
+        TriageEvent.objects.create(
+            report=locked, actor=actor, from_status=locked.status, to_status=to_status, note=note
+        )
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.status = to_status
+        locked.save(update_fields=["status", "updated_at", *fields])
+        audit_record(actor=actor, action=f"status:{to_status}", report=locked, note=bool(note))
+        _after_commit(locked.id, "changed", status_changed=True)
+    return locked
+
+
+def _after_commit(report_id: int, event: str, *, status_changed: bool = False) -> None:
+    from . import hooks, live
+
+    transaction.on_commit(lambda: live.report_push(report_id, event), robust=True)
+    if status_changed:
+        for listener in hooks.status_listeners():
+            transaction.on_commit(lambda listener=listener: listener(report_id), robust=True)
+
+
+def report_verify(*, report: Report, actor, note: str = "") -> Report:
+    return report_status_set(report=report, actor=actor, to_status=Report.Status.VERIFIED, note=note)
+
+
+def report_reject(*, report: Report, actor, reason: str) -> Report:
+    return report_status_set(report=report, actor=actor, to_status=Report.Status.REJECTED, note=reason)
+
+
+def report_mark_duplicate(*, report: Report, actor, original: Report, note: str = "") -> Report:
+    if original.pk == report.pk or original.duplicate_of_id == report.pk:
+        raise TransitionRefused("a report cannot duplicate itself")
+    root = original.duplicate_of or original
+    return report_status_set(
+        report=report, actor=actor, to_status=Report.Status.DUPLICATE, note=note, duplicate_of=root
+    )
+
+
+def report_resolve(*, report: Report, actor, note: str = "") -> Report:
+    return report_status_set(report=report, actor=actor, to_status=Report.Status.RESOLVED, note=note)
+
+
+def report_plan_link(*, report: Report, actor, plan) -> Report:
+    """Link a verified report to its committee's action plan: the report is then in action."""
+    if report.status == Report.Status.IN_ACTION:
+        with transaction.atomic():
+            Report.objects.filter(pk=report.pk).update(action_plan=plan)
+            audit_record(actor=actor, action="plan:link", report=report, plan=plan)
+            _after_commit(report.id, "changed")
+        report.action_plan = plan
+        return report
+    return report_status_set(report=report, actor=actor, to_status=Report.Status.IN_ACTION, action_plan=plan)
+
+
+def report_priority_set(*, report: Report, actor, priority: int) -> Report:
+    with transaction.atomic():
+        Report.objects.filter(pk=report.pk).update(priority=priority, updated_at=timezone.now())
+        audit_record(actor=actor, action="priority", report=report, priority=priority)
+        _after_commit(report.id, "changed")
+    report.priority = priority
+    return report
+
+
+def report_assign(*, report: Report, actor, assignee) -> Report:
+    with transaction.atomic():
+        Report.objects.filter(pk=report.pk).update(assigned_to=assignee, updated_at=timezone.now())
+        audit_record(actor=actor, action="assign", report=report, assignee=assignee.pk if assignee else None)
+        _after_commit(report.id, "changed")
+    report.assigned_to = assignee
+    return report
+
+
+def report_note_add(*, report: Report, actor, text: str) -> Note:
+    with transaction.atomic():
+        note = Note.objects.create(report=report, author=actor, text=text)
+        audit_record(actor=actor, action="note", report=report)
+    return note
+
+
+def report_view_record(*, report: Report, actor) -> None:
+    """Every view of a report's detail is recorded."""
+    audit_record(actor=actor, action="view", report=report)

@@ -475,3 +475,11 @@ def media_attach(*, media_id: int) -> None:
 def message_received_ack(language: str) -> str:
     with override(language):
         return pgettext("sms", "Convive: message received.")
+
+
+def report_status_changed(report_id: int) -> None:
+    """Status listener (after commit): news for the SMS reporter who asked for it."""
+    report = Report.objects.filter(pk=report_id).first()
+    if report is not None:
+        with transaction.atomic():
+            report_status_notify(report=report)
