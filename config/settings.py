@@ -213,7 +213,12 @@ CELERY_BEAT_SCHEDULE = {
     "sms-retention-purge": {"task": "sms_gateway.tasks.retention_purge", "schedule": 3600.0},
 }
 
-LOGIN_URL = "/admin/login/"
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/committee/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+LOGIN_ATTEMPTS_PER_WINDOW = env.int("LOGIN_ATTEMPTS_PER_WINDOW", default=5)
+LOGIN_ATTEMPT_WINDOW_SECONDS = env.int("LOGIN_ATTEMPT_WINDOW_SECONDS", default=900)
 
 DEFAULT_EXCEPTION_REPORTER_FILTER = "config.error_reports.AlwaysSafeExceptionReporterFilter"
 

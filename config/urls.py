@@ -7,8 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("sms/", include("sms_gateway.urls")),
-    path("committee/", include("reports.board_urls")),
-    path("committee/", include("reports.detail_urls")),
     path("", include("community.urls")),
     path("", include("reports.urls")),
 ]
