@@ -170,6 +170,8 @@ def report_status_set(*, report: Report, actor, to_status: str, note: str = "", 
         TriageEvent.objects.create(
             report=locked, actor=actor, from_status=locked.status, to_status=to_status, note=note
         )
+        if to_status == Report.Status.NEW and locked.duplicate_of_id:
+            fields["duplicate_of"] = None  # reopened: no longer merged into anything
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.status = to_status
@@ -199,7 +201,13 @@ def report_reject(*, report: Report, actor, reason: str) -> Report:
 def report_mark_duplicate(*, report: Report, actor, original: Report, note: str = "") -> Report:
     if original.pk == report.pk or original.duplicate_of_id == report.pk:
         raise TransitionRefused("a report cannot duplicate itself")
-    root = original.duplicate_of or original
+    root = original
+    for _hop in range(10):  # merges point at the root; a root merged later adds one hop
+        if root.duplicate_of_id is None:
+            break
+        root = root.duplicate_of
+    if root.pk == report.pk:
+        raise TransitionRefused("a report cannot duplicate itself")
     return report_status_set(
         report=report, actor=actor, to_status=Report.Status.DUPLICATE, note=note, duplicate_of=root
     )
