@@ -3,7 +3,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from leaflet.admin import LeafletGeoAdmin
 
-from .models import Area, Committee, Institution, Membership, Place
+from .models import ActionPlan, ActionPlanEvent, Area, Committee, Institution, Membership, Place
 
 # Real boundaries run to thousands of vertices: lists and autocompletes leave them out,
 # and only the change page loads them, for the map.
@@ -75,3 +75,53 @@ class InstitutionAdmin(AreaChoicesMixin, admin.ModelAdmin):
     search_fields = ("name",)
     filter_horizontal = ("jurisdiction",)
     autocomplete_fields = ("analysts",)
+
+
+class ViewOnlyMixin:
+    """Plans move only through the plan services, which record each change as an event and in
+    the audit; an edit here would bypass both."""
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class ActionPlanEventInline(ViewOnlyMixin, admin.TabularInline):
+    model = ActionPlanEvent
+    extra = 0
+    fields = ("at", "from_status", "to_status", "actor", "note")
+    readonly_fields = ("at",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ActionPlanEvent]:
+        return super().get_queryset(request).select_related("actor")
+
+
+@admin.register(ActionPlan)
+class ActionPlanAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    list_display = ("title", "committee", "status", "due_date", "updated_at")
+    list_filter = ("status", "committee")
+    list_select_related = ("committee",)
+    search_fields = ("title", "committee__name")
+    date_hierarchy = "updated_at"
+    inlines = (ActionPlanEventInline,)
+    fields = (
+        "committee",
+        "title",
+        "status",
+        "problem_summary",
+        "measures",
+        "responsible_party",
+        "support_requested",
+        "due_date",
+        "decline_reason",
+        "verification",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    readonly_fields = ("created_at", "updated_at")

@@ -45,3 +45,9 @@ def area_upsert(
     if population is not KEEP:
         values["population"] = population
     return Area.objects.update_or_create(code=code, defaults=values)
+
+
+# --- Action plans ------------------------------------------------------------------------------
+# A plan links reports, so these writes call the reports services (report_plan_link, audit_record):
+# the one place where community reaches into reports (DESIGN has community depend on nothing), since
+# ActionPlan lives here while the report side of the link, its triage path and the audit live there.

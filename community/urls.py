@@ -6,7 +6,7 @@ from . import views
 app_name = "community"
 
 urlpatterns = [
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/login/", views.LoginView.as_view(), name="login"),
+    # Django's LogoutView answers POST only: a link or an image cannot log anyone out.
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("committee/plans/", views.plans, name="plans"),
 ]

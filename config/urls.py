@@ -8,5 +8,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("sms/", include("sms_gateway.urls")),
     path("", include("community.urls")),
+    path("", include("reports.plan_urls")),
     path("", include("reports.urls")),
 ]

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from leaflet.admin import LeafletGeoAdmin
 
-from .models import ArmsSighting, Category, Photo, Report, TriageEvent
+from .models import ArmsSighting, AuditEntry, Category, Photo, Report, TriageEvent
 from .selectors import normalise_tracking_code
 
 AREA_BOUNDARIES = ("area__boundary", "area__boundary_display")
@@ -152,3 +152,22 @@ class TriageEventAdmin(ViewOnlyMixin, admin.ModelAdmin):
     search_fields = ("report__tracking_code",)
     date_hierarchy = "at"
     fields = ("report", "at", "from_status", "to_status", "actor", "note")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ViewOnlyMixin, admin.ModelAdmin):
+    """Who looked at or did what, and when: for administrators to review, never to rewrite."""
+
+    list_display = ("at", "actor", "action", "report", "plan")
+    list_filter = ("action", ("actor", admin.RelatedOnlyFieldListFilter), "at")
+    list_select_related = ("actor", "report", "plan")
+    search_fields = ("report__tracking_code",)
+    date_hierarchy = "at"
+    fields = ("at", "actor", "action", "report", "plan", "detail")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[AuditEntry], search_term: str):
+        # Codes are typed as read: "abcde-fghjk" finds every entry about ABCDEFGHJK.
+        code = normalise_tracking_code(search_term)
+        if code is not None:
+            return queryset.filter(report__tracking_code=code), False
+        return super().get_search_results(request, queryset, search_term)

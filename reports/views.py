@@ -10,9 +10,10 @@ from django.utils.translation import get_language
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_GET, require_http_methods
 
+from community import ratelimit
 from community.models import Area
 
-from . import ratelimit, selectors, services
+from . import selectors, services
 from .forms import OUTSIDE, ReportForm
 from .models import format_tracking_code
 

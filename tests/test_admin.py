@@ -3,15 +3,26 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from community.models import Area
-from reports.models import Category, Photo, Report, TriageEvent
+from community.models import ActionPlan, Area
+from reports.models import AuditEntry, Category, Photo, Report, TriageEvent
 from sms_gateway.models import Conversation, InboundMedia, InboundMessage, OutboundMessage, Reporter
 from tests.factories import make_report, square
 
 pytestmark = pytest.mark.django_db
 
 # Written only by the intake, triage and SMS services: the admin shows them but cannot add them.
-NOT_ADDABLE = {Report, Photo, TriageEvent, Reporter, InboundMessage, InboundMedia, Conversation, OutboundMessage}
+NOT_ADDABLE = {
+    Report,
+    Photo,
+    TriageEvent,
+    ActionPlan,
+    AuditEntry,
+    Reporter,
+    InboundMessage,
+    InboundMedia,
+    Conversation,
+    OutboundMessage,
+}
 
 
 def admin_url(model, view: str, *args) -> str:
