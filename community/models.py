@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.contrib.postgres.indexes import GinIndex
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Area(models.Model):
@@ -121,13 +122,13 @@ class ActionPlan(models.Model):
     """A committee's proposed solution to a pattern of reports, and its follow-up."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", _("Draft")
-        SUBMITTED = "submitted", _("Submitted")
-        ACCEPTED = "accepted", _("Accepted")
-        DECLINED = "declined", _("Declined")
-        IN_PROGRESS = "in_progress", _("In progress")
-        DONE = "done", _("Done")
-        VERIFIED = "verified", _("Verified by the community")
+        DRAFT = "draft", pgettext_lazy("plan status", "Draft")
+        SUBMITTED = "submitted", pgettext_lazy("plan status", "Submitted")
+        ACCEPTED = "accepted", pgettext_lazy("plan status", "Accepted")
+        DECLINED = "declined", pgettext_lazy("plan status", "Declined")
+        IN_PROGRESS = "in_progress", pgettext_lazy("plan status", "In progress")
+        DONE = "done", pgettext_lazy("plan status", "Done")
+        VERIFIED = "verified", pgettext_lazy("plan status", "Verified by the community")
 
     committee = models.ForeignKey(
         Committee, on_delete=models.PROTECT, related_name="plans", verbose_name=_("committee")
