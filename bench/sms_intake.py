@@ -48,10 +48,6 @@ WEBHOOK_PATH = "/sms/twilio/"
 BARE_PATH = "/sms/twilio/bare/"
 OUR_NUMBER = "+15005550006"
 GOAL = 0.5
-# The bare view is not csrf_exempt: a POST there needs a CSRF cookie and the matching header.
-# An unmasked 32-character secret is accepted as both; checking it costs microseconds.
-CSRF_SECRET = secrets.token_hex(16)  # 32 characters
-BARE_HEADERS = {"Cookie": f"csrftoken={CSRF_SECRET}", "X-CSRFToken": CSRF_SECRET}
 DESCRIPTIONS = [
     "Hay hombres armados cerca de la cancha por las noches",
     "Escuchamos disparos anoche, varias veces, y nadie vino",
@@ -152,7 +148,7 @@ class Server:
                 sys.exit(f"daphne exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
             try:
                 url = self.target.base + BARE_PATH
-                request = urllib.request.Request(url, data=b"", method="POST", headers=BARE_HEADERS)  # noqa: S310
+                request = urllib.request.Request(url, data=b"", method="POST")  # noqa: S310
                 with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
                     if response.status == 200:
                         return
@@ -338,9 +334,8 @@ class Phase:
 async def post(session, url: str, message: Message, attempt: int, phase: Phase) -> None:
     import aiohttp
 
+    # The same request to both views: the bare view is csrf_exempt like the webhook.
     headers = {"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": message.signature}
-    if url.endswith(BARE_PATH):
-        headers.update(BARE_HEADERS)
     started = time.perf_counter()
     try:
         async with session.post(url, data=message.form, headers=headers) as response:
@@ -405,7 +400,7 @@ async def run_phase(name: str, url: str, phones: list[list[Message]], concurrenc
 
 def bare_warmup(url: str, count: int) -> None:
     for _ in range(count):
-        request = urllib.request.Request(url, data=b"x=1", method="POST", headers=BARE_HEADERS)  # noqa: S310
+        request = urllib.request.Request(url, data=b"x=1", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - loopback
             response.read()
 

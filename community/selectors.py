@@ -1,5 +1,6 @@
 import difflib
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 
@@ -10,10 +11,37 @@ from django.shortcuts import get_object_or_404
 
 from .models import Area, Committee, Institution, Membership, Place
 
+# Written out, in one statement: the ORM spent more CPU building this query (with the parents joined
+# and the boundaries deferred) than the database spent answering it, on every located report.
+_AREA_CHAIN = """
+    WITH RECURSIVE chain AS (
+        (SELECT id, name, code, level, parent_id, population, 0 AS depth
+         FROM community_area WHERE ST_Covers(boundary, ST_GeomFromEWKB(%s))
+         ORDER BY level DESC, id LIMIT 1)
+        UNION ALL
+        SELECT area.id, area.name, area.code, area.level, area.parent_id, area.population, chain.depth + 1
+        FROM community_area area JOIN chain ON area.id = chain.parent_id
+        WHERE chain.depth < 8
+    )
+    SELECT id, name, code, level, parent_id, population FROM chain ORDER BY depth
+"""
+_AREA_FIELDS = ["id", "name", "code", "level", "parent_id", "population"]
+
 
 def area_for_point(point: Point) -> Area | None:
-    """The most detailed configured area that contains the point, or None when outside all."""
-    return Area.objects.filter(boundary__covers=point).order_by("-level", "id").first()
+    """The most detailed configured area that contains the point, or None when outside all.
+
+    It comes without its boundaries (large; loaded if touched) and with its parents, so that
+    Area.ancestors(), a report's area path, needs no further query.
+    """
+    if point.srid != 4326:
+        point = point.transform(4326, clone=True) if point.srid else Point(point.x, point.y, srid=4326)
+    with connection.cursor() as cursor:
+        cursor.execute(_AREA_CHAIN, [bytes(point.ewkb)])
+        chain = [Area.from_db(connection.alias, _AREA_FIELDS, row) for row in cursor.fetchall()]
+    for area, parent in zip(chain, chain[1:], strict=False):
+        area.parent = parent
+    return chain[0] if chain else None
 
 
 def area_choices() -> QuerySet[Area]:
@@ -58,13 +86,38 @@ def _gazetteer() -> list[tuple[GazetteerMatch, list[str]]]:
     return entries
 
 
+# The folded gazetteer, built once per process and rebuilt when a place or an area is added or removed
+# (seen by one cheap query per search), or a minute old (renames and new aliases).
+GAZETTEER_TTL_SECONDS = 60
+_gazetteer_index: tuple[tuple | None, float, list] = (None, 0.0, [])
+
+
+def _gazetteer_version() -> tuple:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM community_place), (SELECT max(id) FROM community_place),"
+            " (SELECT count(*) FROM community_area), (SELECT max(id) FROM community_area)"
+        )
+        return cursor.fetchone()
+
+
+def _gazetteer_folded() -> list[tuple[GazetteerMatch, set[str]]]:
+    global _gazetteer_index
+    version, now = _gazetteer_version(), time.monotonic()
+    built_for, built_at, entries = _gazetteer_index
+    if built_for != version or now - built_at >= GAZETTEER_TTL_SECONDS:
+        entries = [(match, {_core(name) for name in names if name}) for match, names in _gazetteer()]
+        _gazetteer_index = (version, now, entries)
+    return entries
+
+
 def gazetteer_search(text: str, *, limit: int = 5) -> list[GazetteerMatch]:
     """Places and areas matching what a resident typed: exact name or alias (ignoring case,
     accents and words such as "Barrio"), then names contained in the text, then close spellings."""
     wanted = _core(text)
     if not wanted:
         return []
-    entries = [(match, {_core(name) for name in names if name}) for match, names in _gazetteer()]
+    entries = _gazetteer_folded()
     exact = [match for match, names in entries if wanted in names]
     if exact:
         return exact[:limit]

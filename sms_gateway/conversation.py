@@ -6,11 +6,13 @@ categories, confirmation. The caller holds a lock on the reporter, so messages f
 are handled one at a time, in order.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from community.models import Area, Place
@@ -44,8 +46,36 @@ class Turn:
     message: InboundMessage
 
 
+# The active categories, read once a minute per process rather than on every message: an edit in the
+# admin reaches this process at once (the signal below) and the other processes within the minute.
+CATEGORIES_TTL_SECONDS = 60
+_categories: tuple[float, list[Category]] = (-CATEGORIES_TTL_SECONDS, [])
+
+
 def categories() -> list[Category]:
-    return list(Category.objects.filter(is_active=True).order_by("sort_order", "code"))
+    global _categories
+    read_at, cached = _categories
+    if time.monotonic() - read_at >= CATEGORIES_TTL_SECONDS:
+        cached = list(Category.objects.filter(is_active=True).order_by("sort_order", "code"))
+        _categories = (time.monotonic(), cached)
+    return cached
+
+
+def category_by_code(code: str) -> Category | None:
+    """An active category from the list above; an inactive one (deactivated meanwhile) from the database."""
+    for category in categories():
+        if category.code == code:
+            return category
+    return Category.objects.filter(code=code).first()
+
+
+def _forget_categories(**kwargs) -> None:
+    global _categories
+    _categories = (-CATEGORIES_TTL_SECONDS, [])
+
+
+post_save.connect(_forget_categories, sender=Category, dispatch_uid="sms_categories_saved")
+post_delete.connect(_forget_categories, sender=Category, dispatch_uid="sms_categories_deleted")
 
 
 def is_idle(conversation: Conversation, now=None) -> bool:
@@ -54,7 +84,8 @@ def is_idle(conversation: Conversation, now=None) -> bool:
 
 
 def conversation_start(*, reporter: Reporter, turn: Turn, language: str, greeting: bool) -> tuple[Conversation, str]:
-    conversation = Conversation.objects.create(
+    """A new conversation, not saved yet: the caller saves it once, with its first answer."""
+    conversation = Conversation(
         reporter=reporter, channel=turn.message.channel, language=language, data={"description": []}
     )
     _remember_message(conversation, turn)
@@ -140,15 +171,17 @@ def _answer_place_choice(conversation: Conversation, text: str) -> str:
 
 
 def _answer_point(conversation: Conversation, point: Point) -> str:
-    if area_for_point(point) is None:
+    if not _set_point(conversation, point):
         return replies.outside_area(conversation.language)
-    _set_point(conversation, point)
     return _ask_next(conversation)
 
 
-def _set_point(conversation: Conversation, point: Point) -> None:
-    if area_for_point(point) is not None:
-        conversation.data["where"] = {"kind": "point", "lon": point.x, "lat": point.y}
+def _set_point(conversation: Conversation, point: Point) -> bool:
+    """Keep the point as the answer to "where" if it lies in an area we serve."""
+    if area_for_point(point) is None:
+        return False
+    conversation.data["where"] = {"kind": "point", "lon": point.x, "lat": point.y}
+    return True
 
 
 def _answer_what(conversation: Conversation, text: str) -> str:
@@ -207,7 +240,8 @@ def _ask_next(conversation: Conversation) -> str:
     if not data.get("description"):
         conversation.state = Conversation.State.WHAT
         return replies.ask_what(language)
-    if Category.objects.filter(code=data["category"], is_arms=True).exists():
+    category = category_by_code(data["category"])
+    if category is not None and category.is_arms:
         for question in ARMS_QUESTIONS:
             if question not in data.get("arms", {}):
                 conversation.state = STATE_FOR[question]
@@ -224,18 +258,21 @@ def has_content(conversation: Conversation) -> bool:
 
 
 def resolve_location(conversation: Conversation) -> tuple[Point | None, str, Area | None]:
-    """The point, its source and the area for the report, from the "where" answer."""
+    """The point, its source and the area for the report, from the "where" answer.
+
+    With a point the area is None: report_create finds the most detailed area containing the point
+    whatever it is given, so looking it up here as well would only run the same query twice.
+    """
     where = conversation.data.get("where", {})
     kind = where.get("kind")
     if kind == "point":
-        point = Point(where["lon"], where["lat"], srid=4326)
-        return point, Report.LocationSource.GPS, area_for_point(point)
+        return Point(where["lon"], where["lat"], srid=4326), Report.LocationSource.GPS, None
     if kind == "place":
-        place = Place.objects.filter(pk=where["id"]).first()
+        place = Place.objects.filter(pk=where["id"]).only("point").first()
         if place is not None:
-            return place.point, Report.LocationSource.PLACE, area_for_point(place.point) or place.area
+            return place.point, Report.LocationSource.PLACE, None
     if kind == "area":
-        area = Area.objects.filter(pk=where["id"]).first()
+        area = _areas_with_parents().filter(pk=where["id"]).first()
         if area is not None:
             return None, Report.LocationSource.AREA, area
     return None, Report.LocationSource.AREA, default_area()
@@ -244,10 +281,17 @@ def resolve_location(conversation: Conversation) -> tuple[Point | None, str, Are
 def default_area() -> Area | None:
     """Where a report without a location goes: the configured area, else the only top-level area."""
     if settings.SMS_DEFAULT_AREA_CODE:
-        area = Area.objects.filter(code=settings.SMS_DEFAULT_AREA_CODE).first()
+        area = _areas_with_parents().filter(code=settings.SMS_DEFAULT_AREA_CODE).first()
         if area is not None:
             return area
-    return Area.objects.filter(parent=None).order_by("level", "id").first()
+    return _areas_with_parents().filter(parent=None).order_by("level", "id").first()
+
+
+def _areas_with_parents():
+    """Areas without their boundaries (large, and not needed here), their parents joined for the
+    report's area path (Area.ancestors)."""
+    light = [f"{'parent__' * depth}{name}" for depth in range(4) for name in ("boundary", "boundary_display")]
+    return Area.objects.select_related("parent__parent__parent").defer(*light)
 
 
 def arms_answers(conversation: Conversation) -> dict:
