@@ -99,12 +99,12 @@ def inbound_receive(*, inbound: Inbound) -> str:
     saves a commit (a WAL flush) and locking the reporter and reading the message a second time.
     """
     with transaction.atomic():
-        message, _created = _store(inbound=inbound, source=WEBHOOK)
+        message, _created, conversation = _store(inbound=inbound, source=WEBHOOK)
         if message.status == InboundMessage.Status.PROCESSED:
             return message.reply
         try:
             with transaction.atomic():
-                return _answer(message.reporter, message)
+                return _answer(message.reporter, message, conversation)
         except Exception:
             return _failed(message.pk)
 
@@ -117,24 +117,33 @@ def inbound_store(*, inbound: Inbound, source: str = WEBHOOK) -> tuple[InboundMe
         if existing is not None:
             return existing, False
     with transaction.atomic():
-        return _store(inbound=inbound, source=source)
+        message, created, _conversation = _store(inbound=inbound, source=source)
+        return message, created
 
 
-def _store(*, inbound: Inbound, source: str) -> tuple[InboundMessage, bool]:
-    """Insert the message, or find it; the caller's transaction holds the reporter's row lock after this."""
+# What _converse reads for itself when the caller has not read it already.
+UNREAD = object()
+
+
+def _store(*, inbound: Inbound, source: str) -> tuple[InboundMessage, bool, Conversation | None | object]:
+    """Insert the message, or find it, and read the reporter's open conversation (None if there is none).
+
+    The caller's transaction holds the reporter's row lock from here on, so the conversation read
+    stays as it is until the caller is done with this message.
+    """
     reporter = reporter_touch(address=inbound.address)
     received_at = timezone.now()
-    message_id = _message_insert(inbound, reporter.pk, source, received_at)
+    message_id, conversation = _message_insert(inbound, reporter.pk, source, received_at)
     if message_id is None:
         # Stored before: Twilio's retry or its fallback URL. A first delivery still running held the
         # reporter lock that reporter_touch waited for, so it has committed and is read whole here.
         existing = InboundMessage.objects.get(message_sid=inbound.message_sid)
         if existing.reporter_id == reporter.pk:
             existing.reporter = reporter
-        else:
-            # The same MessageSid from another number: never seen, but lock its reporter all the same.
-            existing.reporter = Reporter.objects.select_for_update().get(pk=existing.reporter_id)
-        return existing, False
+            return existing, False, conversation
+        # The same MessageSid from another number: never seen, but lock its reporter all the same.
+        existing.reporter = Reporter.objects.select_for_update().get(pk=existing.reporter_id)
+        return existing, False, UNREAD
     message = InboundMessage(
         id=message_id,
         message_sid=inbound.message_sid,
@@ -154,25 +163,35 @@ def _store(*, inbound: Inbound, source: str) -> tuple[InboundMessage, bool]:
             for i, m in enumerate(inbound.media)
         )
         transaction.on_commit(lambda: _enqueue_media(message_id), robust=True)
-    return message, True
+    return message, True, conversation
 
 
-def _message_insert(inbound: Inbound, reporter_id: int, source: str, received_at) -> int | None:
-    """The new row's id, or None when the MessageSid is stored already.
+def _message_insert(
+    inbound: Inbound, reporter_id: int, source: str, received_at
+) -> tuple[int | None, Conversation | None]:
+    """The new row's id (None when the MessageSid is stored already), and the reporter's open conversation.
 
     Raw SQL: ON CONFLICT DO NOTHING lets the unique constraint decide in one statement, where the
-    ORM needs a SELECT first and still has to catch the race; this runs for every inbound message.
+    ORM needs a SELECT first and still has to catch the race; and the open conversation comes in the
+    same round trip. The statement starts after reporter_touch took the reporter's lock, so it sees
+    what the previous message from this phone committed.
     """
-    table = InboundMessage._meta.db_table
+    messages, conversations = InboundMessage._meta.db_table, Conversation._meta.db_table
+    columns = ", ".join(f"conversation.{connection.ops.quote_name(field.column)}" for field in _conversation_fields())
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            INSERT INTO {table} (message_sid, reporter_id, channel, body, media, latitude, longitude,
-                                 received_at, source, status, reply, attempts)
-            VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, '', 0)
-            ON CONFLICT (message_sid) DO NOTHING
-            RETURNING id
-            """,  # noqa: S608 - the table name is the model's, every value a parameter
+            WITH inserted AS (
+                INSERT INTO {messages} (message_sid, reporter_id, channel, body, media, latitude, longitude,
+                                        received_at, source, status, reply, attempts)
+                VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, '', 0)
+                ON CONFLICT (message_sid) DO NOTHING
+                RETURNING id
+            )
+            SELECT (SELECT id FROM inserted), {columns}
+            FROM (SELECT 1) AS this_message
+            LEFT JOIN {conversations} AS conversation ON conversation.reporter_id = %s AND conversation.is_open
+            """,  # noqa: S608 - the table names are the models', every value a parameter
             [
                 inbound.message_sid,
                 reporter_id,
@@ -184,10 +203,11 @@ def _message_insert(inbound: Inbound, reporter_id: int, source: str, received_at
                 received_at,
                 source,
                 InboundMessage.Status.RECEIVED,
+                reporter_id,
             ],
         )
-        row = cursor.fetchone()
-    return row[0] if row else None
+        message_id, *conversation = cursor.fetchone()
+    return message_id, _conversation_from_row(conversation)
 
 
 def _enqueue_media(message_id: int) -> None:
@@ -248,11 +268,11 @@ def inbound_process(*, message_id: int) -> str:
         return _failed(message_id)
 
 
-def _answer(reporter: Reporter, message: InboundMessage) -> str:
+def _answer(reporter: Reporter, message: InboundMessage, conversation: Conversation | None | object = UNREAD) -> str:
     """Under the reporter's lock: handle the message once and keep the reply for retries."""
     if message.status == InboundMessage.Status.PROCESSED:
         return message.reply
-    reply, conversation = _dispatch(reporter, message)
+    reply, conversation = _dispatch(reporter, message, conversation)
     message.reply, message.status, message.processed_at = reply, InboundMessage.Status.PROCESSED, timezone.now()
     message.attempts += 1
     _message_answered(message, conversation)
@@ -267,7 +287,9 @@ def _failed(message_id: int) -> str:
     return ""
 
 
-def _dispatch(reporter: Reporter, message: InboundMessage) -> tuple[str, Conversation | None]:
+def _dispatch(
+    reporter: Reporter, message: InboundMessage, conversation: Conversation | None | object
+) -> tuple[str, Conversation | None]:
     """The reply, and the conversation this message opened or moved on (saved with the message)."""
     folded = fold(message.body)
     words = folded.split()
@@ -280,11 +302,11 @@ def _dispatch(reporter: Reporter, message: InboundMessage) -> tuple[str, Convers
         language = reporter.language or language_of(first, RESUME_WORDS) or _language(reporter)
         reporter_opt_in(reporter=reporter, language=language)
         return replies.resumed(language), None
-    reply, conversation = _command(reporter, words, first), None
+    reply, changed = _command(reporter, words, first), None
     if reply is None:
-        reply, conversation = _converse(reporter, message, folded)
+        reply, changed = _converse(reporter, message, folded, conversation)
     # Twilio would refuse to deliver to an opted-out number anyway; say nothing.
-    return ("" if reporter.opted_out else reply), conversation
+    return ("" if reporter.opted_out else reply), changed
 
 
 def _language(reporter: Reporter) -> str:
@@ -314,14 +336,17 @@ def _status(reporter: Reporter, code: str) -> str:
     return replies.status(language, report.tracking_code, report.status)
 
 
-def _converse(reporter: Reporter, message: InboundMessage, folded: str) -> tuple[str, Conversation | None]:
+def _converse(
+    reporter: Reporter, message: InboundMessage, folded: str, conversation: Conversation | None | object
+) -> tuple[str, Conversation | None]:
     turn = flow.Turn(
         text=message.body,
         point=_point(message),
         has_media=bool(message.media),
         message=message,
     )
-    conversation = _open_conversation(reporter.pk)
+    if conversation is UNREAD:
+        conversation = _open_conversation(reporter.pk)
     if conversation is not None and flow.is_idle(conversation, now=message.received_at):
         conversation_expire(conversation=conversation)
         conversation = None
@@ -354,17 +379,25 @@ def _converse(reporter: Reporter, message: InboundMessage, folded: str) -> tuple
 # its CPU. Rarer paths use the ORM.
 
 
+def _conversation_fields() -> list:
+    return Conversation._meta.concrete_fields
+
+
 def _open_conversation(reporter_id: int) -> Conversation | None:
-    fields = Conversation._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in _conversation_fields())
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM {Conversation._meta.db_table} WHERE reporter_id = %s AND is_open",  # noqa: S608
             [reporter_id],
         )
-        row = cursor.fetchone()
-    if row is None:
+        return _conversation_from_row(cursor.fetchone())
+
+
+def _conversation_from_row(row) -> Conversation | None:
+    """A conversation from its columns in _conversation_fields() order; None for none (or all NULL)."""
+    if row is None or row[0] is None:
         return None
+    fields = _conversation_fields()
     # What the ORM would convert (the JSON answers); psycopg gives dates and the rest as they are.
     values = [
         field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
