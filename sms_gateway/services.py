@@ -12,7 +12,6 @@ from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.translation import override, pgettext
 from django.views.decorators.debug import sensitive_variables
 
 from reports.models import Report
@@ -708,11 +707,6 @@ def media_attach(*, media_id: int) -> None:
         photo_add(report=conversation.report, photo=_clean_photo_from(media))
         media.attached = True
         media.save(update_fields=["attached"])
-
-
-def message_received_ack(language: str) -> str:
-    with override(language):
-        return pgettext("sms", "Convive: message received.")
 
 
 def report_status_changed(report_id: int) -> None:
