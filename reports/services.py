@@ -174,11 +174,22 @@ def report_status_set(*, report: Report, actor, to_status: str, note: str = "", 
             fields["duplicate_of"] = None  # reopened: no longer merged into anything
         for name, value in fields.items():
             setattr(locked, name, value)
+        was_validated = locked.status in Report.VALIDATED
         locked.status = to_status
         locked.save(update_fields=["status", "updated_at", *fields])
+        _validation_notify(locked, was_validated)
         audit_record(actor=actor, action=f"status:{to_status}", report=locked, note=bool(note))
         _after_commit(locked.id, "changed", status_changed=True)
     return locked
+
+
+def _validation_notify(report: Report, was_validated: bool) -> None:
+    from . import hooks
+
+    is_validated = report.status in Report.VALIDATED
+    if was_validated != is_validated:
+        for listener in hooks.validation_listeners():
+            listener(report, was_validated, is_validated)
 
 
 def _after_commit(report_id: int, event: str, *, status_changed: bool = False) -> None:
