@@ -213,6 +213,9 @@ CELERY_BEAT_SCHEDULE = {
     "sms-retention-purge": {"task": "sms_gateway.tasks.retention_purge", "schedule": 3600.0},
 }
 
+# Insights: tier B (institutions) suppresses counts below this; tier A (public) follows the 10-5 rule.
+INSIGHTS_SUPPRESSION_THRESHOLD = env.int("INSIGHTS_SUPPRESSION_THRESHOLD", default=5)
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/committee/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

@@ -1,0 +1,290 @@
+"""Released tables: the counts institutions and the public may see, made from the rollup.
+
+Every table anyone can ask for is one of a fixed family, identified by a TableSpec: tier, area
+level, period, up to two other dimensions, and whether it counts the sensitive categories (sexual
+and intimate-partner violence, released apart and never mixed with the rest). A table is always
+released whole, over every area and every period; what a user filters (areas of a jurisdiction, a
+date range, one value of a dimension) only picks cells out of it, and a filter on a dimension is a
+slice of the table that has that dimension. Totals shown beside a table are the cells of its
+margin tables, released the same way. So two filtered views never differ by anything that is not
+itself a released cell, and no difference of tables isolates a suppressed one.
+
+Tier B (institution analysts): counts 1 to threshold-1 suppressed, plus secondary suppression
+audited against the margins (insights.disclosure). Tier A (public): the 10-5 rule (1-9 shown as
+"<10", others rounded to the nearest 5; totals are rounded margin cells, never sums of rounded
+cells), at least one full month of lag.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from community.models import Area
+from reports.models import Category, Report
+
+from . import disclosure
+from .rollup import (
+    DIMENSIONS,
+    MONTH,
+    WEEK,
+    area_key,
+    area_nodes,
+    mask_of,
+    max_dims,
+    month_start,
+    rollup_version,
+    week_start,
+)
+
+TIER_PUBLIC, TIER_INSTITUTION = "A", "B"
+GENERAL, SENSITIVE = "general", "sensitive"
+PERIODS = ("week", "month", "quarter", "year")
+PERIOD_PARENT = {"month": "quarter", "quarter": "year"}
+LEVEL_NAMES = {"country": 0, "region": 1, "municipality": 2, "community": 3}
+SEX_VALUES = ("female", "male", "other", "")
+AGE_VALUES = ("0-14", "15-17", "18-29", "30-59", "60+", "")
+CACHE_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    tier: str
+    level: int
+    period: str
+    dims: tuple[str, ...] = ()
+    family: str = GENERAL
+
+    def __str__(self) -> str:
+        return f"{self.tier}:{self.family}:{self.level}:{self.period}:{','.join(self.dims) or '-'}"
+
+    @property
+    def kind(self) -> str:
+        return WEEK if self.period == "week" else MONTH
+
+    def parents(self) -> list["TableSpec"]:
+        """The margin tables: one step coarser in area, period, or dimensions."""
+        found = []
+        if self.level > Area.Level.COUNTRY:
+            found.append(TableSpec(self.tier, self.level - 1, self.period, self.dims, self.family))
+        if self.period in PERIOD_PARENT:
+            found.append(TableSpec(self.tier, self.level, PERIOD_PARENT[self.period], self.dims, self.family))
+        for name in self.dims:
+            rest = tuple(dim for dim in self.dims if dim != name)
+            if name == "category":
+                rest = _canonical((*rest, "group"))
+            found.append(TableSpec(self.tier, self.level, self.period, rest, self.family))
+        return found
+
+
+def _canonical(dims) -> tuple[str, ...]:
+    return tuple(name for name in DIMENSIONS if name in set(dims))
+
+
+def spec_problem(spec: TableSpec) -> str | None:
+    """Why this table may not be released, in words for the person who asked; None when it may."""
+    if spec.period not in PERIODS or spec.level not in LEVEL_NAMES.values():
+        return str(_("Unknown area level or period."))
+    if len(set(spec.dims)) != len(spec.dims) or any(name not in DIMENSIONS for name in spec.dims):
+        return str(_("Unknown dimension."))
+    if {"group", "category"} <= set(spec.dims):
+        return str(_("Choose either category or category group, not both."))
+    if len(spec.dims) > max_dims(spec.level, spec.kind):
+        if spec.kind == WEEK or spec.level >= Area.Level.COMMUNITY:
+            return str(_("By community or by week, a table can have one more dimension at most."))
+        return str(_("A table can have at most two dimensions besides area and period."))
+    if spec.tier == TIER_PUBLIC and spec.level > Area.Level.MUNICIPALITY:
+        return str(_("Open data goes down to municipalities, not communities."))
+    if spec.tier == TIER_PUBLIC and spec.period == "week":
+        return str(_("Open data is by month, quarter or year."))
+    if spec.family == SENSITIVE:
+        return _sensitive_problem(spec)
+    return None
+
+
+def _sensitive_problem(spec: TableSpec) -> str | None:
+    if spec.tier == TIER_PUBLIC and (spec.level > Area.Level.REGION or spec.period not in ("quarter", "year")):
+        return str(_("Sexual and intimate-partner violence is published only by region and quarter."))
+    if spec.level > Area.Level.MUNICIPALITY or spec.period == "week":
+        return str(_("Sexual and intimate-partner violence is released no finer than municipality by month."))
+    return None
+
+
+# --- Raw counts ------------------------------------------------------------------------------
+
+_PERIOD_SQL = {
+    "week": "period",
+    "month": "period",
+    "quarter": "date_trunc('quarter', period)::date",
+    "year": "date_trunc('year', period)::date",
+}
+_DIM_SQL = {"group": '"group"', "category": "category", "channel": "channel", "sex": "sex", "age": "age_band"}
+
+
+def raw_cells(spec: TableSpec) -> dict[tuple, int]:
+    """Non-zero counts keyed (area id, period start, *dimension values), in one query."""
+    period = _PERIOD_SQL[spec.period]
+    dims = "".join(f", {_DIM_SQL[name]}" for name in spec.dims)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT area_id, {period}{dims}, sum(count) FROM insights_rollupcell "  # noqa: S608 - fixed SQL
+            f"WHERE dims = %s AND level = %s AND period_kind = %s AND sensitive = %s "
+            f"GROUP BY area_id, {period}{dims} HAVING sum(count) > 0",
+            [mask_of(spec.dims), spec.level, spec.kind, spec.family == SENSITIVE],
+        )
+        return {tuple(row[:-1]): int(row[-1]) for row in cursor.fetchall()}
+
+
+def public_cutoff(today: date | None = None) -> date:
+    """Periods ending on or before this day are public: at least one full month after their end."""
+    today = today or timezone.localdate()
+    return (month_start(today) - timedelta(days=1)).replace(day=1)
+
+
+def period_end(start: date, period: str) -> date:
+    """The first day after the period."""
+    if period == "week":
+        return start + timedelta(days=7)
+    months = {"month": 1, "quarter": 3, "year": 12}[period]
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+# --- Release ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Released:
+    """One released table: each non-zero cell's value, or None when suppressed (tier B) or shown as
+    "<10" (tier A). Cells absent from `values` are zero."""
+
+    spec: TableSpec
+    values: dict[tuple, int | None] = field(default_factory=dict)
+    refused: str | None = None
+    primary: int = 0
+    secondary: int = 0
+
+    def value(self, key: tuple) -> int | None:
+        return self.values.get(key, 0)
+
+
+def threshold() -> int:
+    return settings.INSIGHTS_SUPPRESSION_THRESHOLD
+
+
+def public_value(raw: int) -> int | None:
+    """The 10-5 rule: 1 to 9 become "<10" (None); the rest go to the nearest multiple of 5."""
+    if raw == 0:
+        return 0
+    if raw < 10:
+        return None
+    return 5 * ((raw + 2) // 5)
+
+
+def release(spec: TableSpec, *, _memo: dict | None = None) -> Released:
+    """The released table for a spec, computed once per rollup version (margins first)."""
+    version = rollup_version()
+    memo = _memo if _memo is not None else {}
+    return _release(spec, version, memo)
+
+
+def _release(spec: TableSpec, version: int, memo: dict) -> Released:
+    if spec in memo:
+        return memo[spec]
+    cache_key = f"insights:release:{version}:{settings.INSIGHTS_SUPPRESSION_THRESHOLD}:{spec}"
+    found = cache.get(cache_key)
+    if found is None:
+        found = _compute(spec, version, memo)
+        cache.set(cache_key, found, CACHE_SECONDS)
+    memo[spec] = found
+    return found
+
+
+def _compute(spec: TableSpec, version: int, memo: dict) -> Released:
+    problem = spec_problem(spec)
+    if problem:
+        return Released(spec=spec, refused=problem)
+    cells = raw_cells(spec)
+    if spec.tier == TIER_PUBLIC:
+        cutoff = public_cutoff()
+        cells = {key: value for key, value in cells.items() if period_end(key[1], spec.period) <= cutoff}
+        return Released(spec=spec, values={key: public_value(value) for key, value in cells.items()})
+    parents = [(parent, _release(parent, version, memo)) for parent in spec.parents()]
+    margins = [_margin(spec, cells, parent, released) for parent, released in parents if released.refused is None]
+    audit = disclosure.protect(cells=cells, margins=margins, threshold=threshold())
+    if audit.refused:
+        return Released(
+            spec=spec,
+            refused=str(_("This table cannot be released safely: choose coarser areas, periods or fewer dimensions.")),
+        )
+    values = {key: (None if key in audit.suppressed else value) for key, value in cells.items()}
+    return Released(
+        spec=spec, values=values, primary=len(audit.suppressed) - len(audit.secondary), secondary=len(audit.secondary)
+    )
+
+
+def _margin(spec: TableSpec, cells: dict, parent: TableSpec, released: Released) -> disclosure.Margin:
+    mapper = _parent_mapper(spec, parent)
+    return disclosure.Margin(
+        name=str(parent), published=dict(released.values), parent_of={key: mapper(key) for key in cells}
+    )
+
+
+def _parent_mapper(spec: TableSpec, parent: TableSpec):
+    if parent.level != spec.level:
+        nodes = area_nodes()
+        return lambda key: (area_key(nodes, key[0], parent.level), *key[1:])
+    if parent.period != spec.period:
+        return lambda key: (key[0], _period_of(key[1], parent.period), *key[2:])
+    groups = dict(Category.objects.values_list("code", "group"))
+
+    def drop(key: tuple) -> tuple:
+        values = dict(zip(spec.dims, key[2:], strict=True))
+        if "group" in parent.dims and "group" not in spec.dims:
+            values["group"] = groups.get(values.get("category"), "")
+        return (key[0], key[1], *(values[name] for name in parent.dims))
+
+    return drop
+
+
+def _period_of(start: date, period: str) -> date:
+    if period == "quarter":
+        return date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+    return date(start.year, 1, 1)
+
+
+# --- Dimension values ------------------------------------------------------------------------
+
+
+def dimension_values(name: str, family: str) -> list[str]:
+    """Every value a dimension can take, in display order ("" is "not stated")."""
+    if name == "group":
+        groups = set(Category.objects.filter(is_sensitive=family == SENSITIVE).values_list("group", flat=True))
+        return [value for value in Category.Group.values if value in groups]
+    if name == "category":
+        return list(Category.objects.filter(is_sensitive=family == SENSITIVE).values_list("code", flat=True))
+    if name == "channel":
+        return list(Report.Channel.values)
+    if name == "sex":
+        return list(SEX_VALUES)
+    return list(AGE_VALUES)
+
+
+def period_starts(first: date, last: date, period: str) -> list[date]:
+    starts, current = [], _align(first, period)
+    while current <= last:
+        starts.append(current)
+        current = period_end(current, period)
+    return starts
+
+
+def _align(day: date, period: str) -> date:
+    if period == "week":
+        return week_start(day)
+    if period == "month":
+        return month_start(day)
+    return _period_of(day, period)
