@@ -128,8 +128,6 @@ def _component_widths(row_ids, unknowns, rows, audit: Audit) -> dict[object, flo
     names = {column: name for name, column in unknowns.items() if column in local}
     # An equation with a single unknown gives its value away: no program needed.
     exposed = {columns_[0] for columns_ in (list(rows[i][0]) for i in row_ids) if len(columns_) == 1}
-    if exposed:
-        return {names[column]: (0.0 if column in exposed else float("inf")) for column in columns}
     data, indices, pointers, rhs = [], [], [0], []
     for index in row_ids:
         coefficients, value = rows[index]
@@ -139,8 +137,10 @@ def _component_widths(row_ids, unknowns, rows, audit: Audit) -> dict[object, flo
         pointers.append(len(data))
         rhs.append(value)
     matrix = csr_matrix((data, indices, pointers), shape=(len(row_ids), len(columns)))
-    widths = {}
+    widths = {names[column]: 0.0 for column in exposed}
     for column in columns:
+        if column in exposed:
+            continue
         objective = np.zeros(len(columns))
         objective[local[column]] = 1.0
         low = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
@@ -154,16 +154,38 @@ def _component_widths(row_ids, unknowns, rows, audit: Audit) -> dict[object, flo
     return widths
 
 
-def _candidate(name, membership, equations, cells, suppressed) -> Key | None:
-    """The smallest published positive cell sharing an equation with an exposed unknown."""
-    best = None
-    for index in membership.get(name, ()):
-        for key in equations[index].child_keys:
-            if key in suppressed or cells[key] <= 0:
-                continue
-            if best is None or (cells[key], repr(key)) < (cells[best], repr(best)):
-                best = key
-    return best
+def _candidate(name, membership, equations, cells, suppressed, published) -> Key | None:
+    """The smallest published positive cell sharing an equation with an exposed unknown; failing
+    that, one sharing an equation with an unknown that does (and so on, a few steps out)."""
+    frontier, seen = {name}, {name}
+    for _step in range(6):
+        best, reached = None, set()
+        for unknown in frontier:
+            for index in membership.get(unknown, ()):
+                equation = equations[index]
+                if published.get(equation.parent, 0) is None:
+                    reached.add(("margin", equation.parent))
+                for key in equation.child_keys:
+                    if key in suppressed:
+                        reached.add(("cell", key))
+                    elif cells[key] > 0 and (best is None or (cells[key], repr(key)) < (cells[best], repr(best))):
+                        best = key
+        if best is not None:
+            return best
+        frontier = reached - seen
+        seen |= frontier
+        if not frontier:
+            return None
+    return None
+
+
+def _raw(name, cells, equations, membership) -> int:
+    """The true count behind an unknown: a cell's own, or the sum of a margin cell's cells here."""
+    kind, key = name
+    if kind == "cell":
+        return cells[key]
+    equation = equations[membership[name][0]]
+    return sum(cells[child] for child in equation.child_keys)
 
 
 def protect(*, cells: dict[Key, int], margins: list[Margin], threshold: int) -> Audit:
@@ -181,11 +203,13 @@ def protect(*, cells: dict[Key, int], margins: list[Margin], threshold: int) -> 
         if not exposed:
             break
         # One more cell per exposed unknown, then audit again: the new cells may expose others.
-        chosen = {_candidate(name, membership, equations, cells, suppressed) for name in exposed} - {None}
+        chosen = {_candidate(name, membership, equations, cells, suppressed, published) for name in exposed} - {None}
         suppressed |= chosen
         audit.secondary |= chosen
         if not chosen:
-            audit.refused = True
+            # Nothing left to withhold. A count of the threshold or more that stays derivable was
+            # withheld only to shield others and discloses nothing small; a small one refuses the table.
+            audit.refused = any(_raw(name, cells, equations, membership) < threshold for name in exposed)
             break
     else:
         audit.refused = True
