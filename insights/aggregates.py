@@ -145,9 +145,6 @@ def table_query_from(data: dict) -> TableQuery:
         if value:
             filters.append((name, "" if value == "none" else value))
     family = data.get("family") or GENERAL
-    category = dict(filters).get("category")
-    if category and Category.objects.filter(code=category, is_sensitive=True).exists():
-        family = SENSITIVE
     return TableQuery(
         level=LEVEL_NAMES[data.get("level") or "municipality"],
         period=data.get("period") or "month",
@@ -200,7 +197,11 @@ class TableResult:
 def aggregate_table(scope: Scope, query: TableQuery) -> TableResult:
     """The rows of one released table that this scope may see, with its margins."""
     dims = _canonical((*query.dims, *(name for name, _value in query.filters)))
-    spec = TableSpec(scope.tier, query.level, query.period, dims, query.family)
+    family = query.family
+    category = dict(query.filters).get("category")
+    if category and Category.objects.filter(code=category, is_sensitive=True).exists():
+        family = SENSITIVE  # choosing a sensitive category is choosing the table released apart
+    spec = TableSpec(scope.tier, query.level, query.period, dims, family)
     result = TableResult(query=query, spec=spec, tier=scope.tier, threshold=_shown_threshold(scope))
     if set(query.dims) & {name for name, _value in query.filters}:
         result.refused = str(_("A dimension cannot be both shown and filtered."))

@@ -187,9 +187,11 @@ def public_value(raw: int) -> int | None:
 
 def release(spec: TableSpec, *, _memo: dict | None = None) -> Released:
     """The released table for a spec, computed once per rollup version (margins first)."""
-    version = rollup_version()
     memo = _memo if _memo is not None else {}
-    return _release(spec, version, memo)
+    # One version for everything a request reads: its tables and margins agree with each other.
+    if "version" not in memo:
+        memo["version"] = rollup_version()
+    return _release(spec, memo["version"], memo)
 
 
 def _release(spec: TableSpec, version: int, memo: dict) -> Released:

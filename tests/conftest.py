@@ -20,6 +20,10 @@ def _private_media(settings, tmp_path):
     # Real hashers are slow on purpose; the tests only need logins to work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Local-memory caches outlive a test's rolled-back database; released tables are cached.
+    from django.core.cache import cache
+
+    cache.clear()
 
 
 @pytest.fixture
