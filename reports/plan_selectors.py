@@ -8,6 +8,7 @@ only counts: never a report's text, code, point or date.
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.shortcuts import get_object_or_404
@@ -86,28 +87,57 @@ def linkable_reports(user, *, plan: ActionPlan | None = None) -> QuerySet[Report
 @dataclass(frozen=True)
 class CountRow:
     label: str
-    count: int
+    count: int | None  # None: withheld
 
 
 @dataclass(frozen=True)
 class MonthRow:
     month: date
-    count: int
+    count: int | None
 
 
 @dataclass(frozen=True)
 class PlanReportCounts:
-    total: int
+    total: int | None  # None: fewer than the threshold
     by_category: list[CountRow]
     by_month: list[MonthRow]
+    threshold: int
+
+
+def withheld_positions(counts: list[int], *, threshold: int) -> set[int]:
+    """Which counts of a list published with its total to withhold: every one from 1 to
+    threshold-1, and then the smallest others until no withheld count can be worked out from the
+    total and the rest (at least two withheld, adding up to the threshold or more)."""
+    withheld = {index for index, count in enumerate(counts) if 0 < count < threshold}
+    if not withheld:
+        return withheld
+    others = sorted((count, index) for index, count in enumerate(counts) if count >= threshold)
+    while others and (len(withheld) < 2 or sum(counts[index] for index in withheld) < threshold):
+        withheld.add(others.pop(0)[1])
+    return withheld
 
 
 def plan_report_counts(plan: ActionPlan) -> PlanReportCounts:
-    """How many linked reports, by category and by month of occurrence: counts only, for institutions."""
+    """How many linked reports, by category and by month of occurrence: counts only, for institutions,
+    with small counts withheld as in every aggregate an institution sees."""
+    threshold = settings.INSIGHTS_SUPPRESSION_THRESHOLD
     reports = Report.objects.filter(action_plan=plan, status__in=Report.VALIDATED)
     per_category = dict(reports.values_list("category").annotate(n=Count("id")).order_by())
-    categories = Category.objects.filter(pk__in=per_category).order_by("sort_order", "code")
-    by_category = [CountRow(label=category.name, count=per_category[category.pk]) for category in categories]
+    categories = list(Category.objects.filter(pk__in=per_category).order_by("sort_order", "code"))
     months = reports.annotate(month=TruncMonth("occurred_at")).values_list("month").annotate(n=Count("id"))
-    by_month = [MonthRow(month=month.date(), count=n) for month, n in months.order_by("month")]
-    return PlanReportCounts(total=sum(per_category.values()), by_category=by_category, by_month=by_month)
+    months = list(months.order_by("month"))
+    total = sum(per_category.values())
+    if total < threshold:
+        # Too few to say anything: not even how they split.
+        return PlanReportCounts(total=None if total else 0, by_category=[], by_month=[], threshold=threshold)
+    category_counts = [per_category[category.pk] for category in categories]
+    hidden = withheld_positions(category_counts, threshold=threshold)
+    by_category = [
+        CountRow(label=category.name, count=None if index in hidden else count)
+        for index, (category, count) in enumerate(zip(categories, category_counts, strict=True))
+    ]
+    hidden = withheld_positions([n for _month, n in months], threshold=threshold)
+    by_month = [
+        MonthRow(month=month.date(), count=None if index in hidden else n) for index, (month, n) in enumerate(months)
+    ]
+    return PlanReportCounts(total=total, by_category=by_category, by_month=by_month, threshold=threshold)

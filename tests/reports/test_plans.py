@@ -370,7 +370,8 @@ def plan_with_reports(cast, geo):
     return submitted(cast, reports), [reload(report) for report in reports]
 
 
-def test_an_analyst_sees_counts_by_category_and_month(cast, client_for, plan_with_reports):
+def test_an_analyst_sees_counts_by_category_and_month(cast, client_for, plan_with_reports, settings):
+    settings.INSIGHTS_SUPPRESSION_THRESHOLD = 1  # how counting works, apart from withholding
     plan, _reports = plan_with_reports
     with translation.override("en"):
         counts = plan_report_counts(plan)
@@ -412,7 +413,41 @@ def test_a_member_sees_the_linked_reports_themselves(cast, client_for, plan_with
     assert "· ana" in body
 
 
-def test_analyst_counts_leave_out_reports_no_longer_confirmed(cast, plan_with_reports):
+def test_an_analyst_is_told_only_fewer_than_the_threshold(cast, client_for, plan_with_reports):
+    plan, _reports = plan_with_reports
+    counts = plan_report_counts(plan)
+    assert (counts.total, counts.by_category, counts.by_month) == (None, [], [])
+    body = client_for(cast["analyst"]).get(f"/institution/plans/{plan.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    body = body.content.decode()
+    assert "Fewer than 5 confirmed reports are linked to this plan" in body
+    assert 'id="by-category"' not in body
+
+
+def test_an_analyst_never_gets_a_small_count_even_from_the_total(cast, geo, client_for):
+    tz = timezone.get_current_timezone()
+    march, april = datetime(2024, 3, 10, 20, tzinfo=tz), datetime(2024, 4, 2, 21, tzinfo=tz)
+    mix = [("assault", march)] + [("assault", april)] * 5 + [("robbery", april)] * 2 + [("gunfire", april)] * 5
+    reports = [
+        verified(geo["west_point"], actor=cast["member_a"], occurred_at=at, category_code=code) for code, at in mix
+    ]
+    plan = submitted(cast, reports)
+    with translation.override("en"):
+        counts = plan_report_counts(plan)
+    assert counts.total == 13
+    # Robbery's 2 is withheld; so is gunfire's 5, or 13 - 6 - 5 would give the 2 away.
+    assert [(row.label, row.count) for row in counts.by_category] == [
+        ("Gunfire", None),
+        ("Assault", 6),
+        ("Robbery", None),
+    ]
+    # March's single report is withheld, and April's 12 with it (13 - 12 = 1).
+    assert [row.count for row in counts.by_month] == [None, None]
+    body = client_for(cast["analyst"]).get(f"/institution/plans/{plan.pk}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "<td>Robbery</td><td>x</td>" in body.content.decode()
+
+
+def test_analyst_counts_leave_out_reports_no_longer_confirmed(cast, plan_with_reports, settings):
+    settings.INSIGHTS_SUPPRESSION_THRESHOLD = 1
     plan, reports = plan_with_reports
     Report.objects.filter(pk=reports[0].pk).update(status=Report.Status.REJECTED)
     assert plan_report_counts(plan).total == 2
