@@ -7,6 +7,7 @@ Every knob is an environment variable documented in `.env.example`. An integrati
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.conf.locale import LANG_INFO
 from django.utils.translation import gettext_lazy as _
 
@@ -211,6 +212,11 @@ CELERY_BEAT_SCHEDULE = {
     "sms-reconcile": {"task": "sms_gateway.tasks.reconcile", "schedule": 900.0},
     "sms-outbound-sweep": {"task": "sms_gateway.tasks.outbound_sweep", "schedule": 300.0},
     "sms-retention-purge": {"task": "sms_gateway.tasks.retention_purge", "schedule": 3600.0},
+    # Mondays 03:15 in CELERY_TIMEZONE (the project's): the ISO week that just ended is complete.
+    "insights-early-warning": {
+        "task": "insights.tasks.early_warning_weekly",
+        "schedule": crontab(minute=15, hour=3, day_of_week="mon"),
+    },
 }
 
 # Insights: tier B (institutions) suppresses counts below this; tier A (public) follows the 10-5 rule.

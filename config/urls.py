@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("community.urls")),
     path("", include("reports.plan_urls")),
     path("", include("reports.urls")),
+    path("", include("insights.alert_urls")),
 ]

@@ -47,3 +47,6 @@ class CommitteeConsumer(AsyncJsonWebsocketConsumer):
 
     async def report_event(self, message: dict) -> None:
         await self.send_json({"event": message["event"], "report": message["report"]})
+
+    async def alert_event(self, message: dict) -> None:
+        await self.send_json({"event": "alert", "alert": message["alert"]})

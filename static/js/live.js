@@ -2,6 +2,9 @@
 // board's root), each message handed to window.ConviveBoard.addOrUpdate. Reconnects with a
 // growing, jittered delay so that a restarted server is not hit by every board at once.
 // The indicator's labels come translated on this script's tag (data-connected, data-disconnected).
+// Early-warning alerts show as a banner above the board, linking to the alerts page; its words come
+// translated on the same tag (data-alert-text with {group} {area} {week} {observed} {expected}
+// {threshold}, data-alert-link, data-alerts-url), with English when the page sends none.
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -21,8 +24,12 @@
   var MAX_DELAY = 30000;
   var labels = {
     connected: (script && script.getAttribute("data-connected")) || "Live",
-    disconnected: (script && script.getAttribute("data-disconnected")) || "Reconnecting…"
+    disconnected: (script && script.getAttribute("data-disconnected")) || "Reconnecting…",
+    alert: (script && script.getAttribute("data-alert-text")) ||
+      "Early warning: {group} in {area}, week of {week}: {observed} reports where about {expected} were expected.",
+    alertLink: (script && script.getAttribute("data-alert-link")) || "See the alerts"
   };
+  var alertsUrl = (script && script.getAttribute("data-alerts-url")) || "/insights/alerts/";
   var status = indicator();
   var sockets = {};
   var leaving = false;
@@ -54,11 +61,46 @@
     return window.ConviveBoard && typeof window.ConviveBoard.addOrUpdate === "function" ? window.ConviveBoard : null;
   }
 
+  function alertText(alert) {
+    // Plain string replacement into textContent: nothing in a message is ever parsed as HTML.
+    return labels.alert.replace(/\{(\w+)\}/g, function (whole, name) {
+      return Object.prototype.hasOwnProperty.call(alert, name) ? String(alert[name]) : whole;
+    });
+  }
+
+  function showAlert(alert) {
+    if (!/^\d+$/.test(String(alert.id))) return;
+    var list = document.getElementById("live-alerts");
+    if (!list) {
+      // The workspace's message list, so the banner looks like the page's own notices.
+      list = document.createElement("ul");
+      list.id = "live-alerts";
+      list.className = "messages";
+      list.setAttribute("role", "alert");
+      root.parentNode.insertBefore(list, root);
+    }
+    // An administrator's board listens to every committee: one banner per alert, however many sockets.
+    if (document.getElementById("live-alert-" + alert.id)) return;
+    var banner = document.createElement("li");
+    banner.id = "live-alert-" + alert.id;
+    banner.className = "error live-alert";
+    banner.appendChild(document.createTextNode(alertText(alert) + " "));
+    var link = document.createElement("a");
+    link.href = alertsUrl + "#alert-" + alert.id;
+    link.textContent = labels.alertLink;
+    banner.appendChild(link);
+    list.insertBefore(banner, list.firstChild);
+  }
+
   function onMessage(event) {
     var message;
     try {
       message = JSON.parse(event.data);
     } catch (error) {
+      return;
+    }
+    if (message && message.event === "alert" && message.alert) {
+      showAlert(message.alert);
       return;
     }
     var target = board();
