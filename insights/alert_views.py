@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from . import selectors, services
+from .models import Alert
 
 PAGE_SIZE = 50
 
@@ -33,10 +34,10 @@ def _form(row: selectors.AlertRow, invalid: dict[int, AcknowledgeForm]) -> Ackno
 
 
 def _page(request: HttpRequest, *, invalid: dict[int, AcknowledgeForm] | None = None, status: int = 200):
-    areas = selectors.alert_area_ids(request.user)
-    if areas is not None and not areas:  # neither analyst, committee member nor administrator
+    visible = selectors.alert_visibility(request.user)
+    if visible is None:  # neither analyst, committee member nor administrator
         raise Http404
-    alerts = selectors.alert_list(selectors.alerts_in_areas(areas))
+    alerts = selectors.alert_list(Alert.objects.filter(visible))
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     invalid = invalid or {}
     rows = [(row, _form(row, invalid)) for row in selectors.alert_rows(page.object_list)]

@@ -3,10 +3,12 @@
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
+from community.models import Area
 from community.selectors import area_descendant_ids, jurisdiction_area_ids, served_area_ids
 from reports.models import Category
 
@@ -36,33 +38,36 @@ def area_family_ids(area_ids: list[int]) -> set[int]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def alert_area_ids(user) -> set[int] | None:
-    """Areas whose alerts the user sees; None means every area (administrators).
+def alert_visibility(user) -> Q | None:
+    """Which alerts the user sees, as a filter; None for someone with no part in them.
 
-    Analysts: their institutions' jurisdiction and everything below it. Committee members: the
-    areas their committees serve, and the areas below and above them (a surge in the municipality
-    concerns each of its communities' committees, and a community's surge its municipality's).
+    Committee members see the alerts of the areas their committees serve, and of the areas below
+    and above them (a surge in the municipality concerns each of its communities' committees, and a
+    community's surge its municipality's). Analysts see the alerts of their jurisdiction and every
+    area below it, but only as tier B would show the count: a week of fewer reports than the
+    suppression threshold is for the committees alone, and sexual and intimate-partner violence no
+    finer than municipality. Administrators see all.
     """
     if not user.is_authenticated:
-        return set()
-    if user.is_superuser:
         return None
-    areas = area_descendant_ids(jurisdiction_area_ids(user))
-    return areas | area_family_ids(served_area_ids(user))
+    if user.is_superuser:
+        return Q()
+    served = area_family_ids(served_area_ids(user))
+    jurisdiction = area_descendant_ids(jurisdiction_area_ids(user))
+    if not served and not jurisdiction:
+        return None
+    visible = Q(area_id__in=served) if served else Q(pk__in=[])
+    if jurisdiction:
+        sensitive = Category.objects.filter(is_sensitive=True).values("group")
+        coarse_enough = ~Q(group__in=sensitive) | Q(area__level__lte=Area.Level.MUNICIPALITY)
+        visible |= Q(area_id__in=jurisdiction, observed__gte=settings.INSIGHTS_SUPPRESSION_THRESHOLD) & coarse_enough
+    return visible
 
 
 def alerts_for_user(user) -> QuerySet[Alert]:
     """The one access check for early-warning alerts, used by every entry point."""
-    return alerts_in_areas(alert_area_ids(user))
-
-
-def alerts_in_areas(areas: set[int] | None) -> QuerySet[Alert]:
-    """Alerts of these areas, as given by alert_area_ids (None: every area)."""
-    if areas is None:
-        return Alert.objects.all()
-    if not areas:
-        return Alert.objects.none()
-    return Alert.objects.filter(area_id__in=areas)
+    visible = alert_visibility(user)
+    return Alert.objects.none() if visible is None else Alert.objects.filter(visible)
 
 
 def alert_for_user(user, alert_id: int) -> Alert:

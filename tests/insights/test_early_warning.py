@@ -400,6 +400,30 @@ def test_it_shows_each_user_the_alerts_of_their_areas(alerts, cast, client_for, 
     assert {name for pk, name in ids.items() if f'id="alert-{pk}"' in html} == SEES[who]
 
 
+def test_it_shows_analysts_an_alert_only_as_tier_b_would_show_its_count(cast, geo):
+    small = alert_raise(
+        area_id=geo["west"].id,
+        group="violence",
+        week=WEEK,
+        observed=4,
+        expected=0.25,
+        threshold=4,
+        p_value=0.0002,
+        dispersion=1.0,
+    )[0]
+    sensitive_here = raise_alert(geo["west"], group="gender")
+    sensitive_municipality = raise_alert(geo["municipality"], group="gender")
+    visible = set(alerts_for_user(cast["analyst"]).values_list("pk", flat=True))
+    # Four reports in a community's week would be withheld from every table the analyst sees.
+    assert small.pk not in visible
+    assert sensitive_here.pk not in visible
+    assert sensitive_municipality.pk in visible
+    # The committee serving the community sees all three: it sees the reports themselves.
+    assert {small.pk, sensitive_here.pk, sensitive_municipality.pk} <= set(
+        alerts_for_user(cast["member_a"]).values_list("pk", flat=True)
+    )
+
+
 def test_it_sends_anonymous_visitors_to_log_in(alerts, client_for):
     for response in (
         client_for(None).get(reverse("alerts:alerts")),
