@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from community.models import ActionPlan, Area
+from insights.models import Alert
 from reports.models import AuditEntry, Category, Photo, Report, TriageEvent
 from sms_gateway.models import Conversation, InboundMedia, InboundMessage, OutboundMessage, Reporter
 from tests.factories import make_report, square
@@ -22,6 +23,7 @@ NOT_ADDABLE = {
     InboundMedia,
     Conversation,
     OutboundMessage,
+    Alert,
 }
 
 
