@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "django.contrib.gis",
     "channels",
     "leaflet",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "community",
     "reports",
     "sms_gateway",
@@ -221,6 +224,36 @@ CELERY_BEAT_SCHEDULE = {
 
 # Insights: tier B (institutions) suppresses counts below this; tier A (public) follows the 10-5 rule.
 INSIGHTS_SUPPRESSION_THRESHOLD = env.int("INSIGHTS_SUPPRESSION_THRESHOLD", default=5)
+
+# The API: session logins only (analysts use the same accounts as the dashboard); every view
+# states who may call it, and a view that forgets is closed to anonymous callers.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# Swagger UI and ReDoc come from drf-spectacular-sidecar's static files: no CDN, works offline.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Convive API",
+    "DESCRIPTION": (
+        "Anonymised aggregates of validated community-safety reports, never single reports.\n\n"
+        "Tier B (`/api/v1/aggregates/`): institution analysts, logged in, see their jurisdiction; counts "
+        "below the suppression threshold, and the cells that would give them away, are withheld "
+        '(`count` null, `shown` "x"). Tier A (`/api/v1/open-data/aggregates/`): anyone; counts 1 to 9 '
+        'are shown as "<10", the rest rounded to the nearest 5, and only periods that ended at least '
+        "a full month ago. A table that cannot be released safely is answered with status "
+        '"refused" and a message.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise ask an online validator about the schema.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+}
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/committee/"
