@@ -247,11 +247,13 @@ def _areas_in_view(scope: Scope, query: TableQuery) -> dict[int, AreaRef]:
     return {row[0]: AreaRef(*row) for row in areas.values_list("id", "code", "name", "level").order_by("code")}
 
 
-def _period_window(released: Released, scope: Scope, query: TableQuery) -> list[date]:
+def _period_window(released: Released, scope: Scope, query: TableQuery, areas: dict[int, AreaRef]) -> list[date]:
     spec = released.spec
-    if not released.values:
+    # From the first period with reports in these areas: when others began says nothing here.
+    seen = [key[1] for key in released.values if key[0] in areas]
+    if not seen:
         return []
-    first = min(key[1] for key in released.values)
+    first = min(seen)
     last = timezone.localdate()
     if scope.tier == TIER_PUBLIC:
         cutoff = public_cutoff()
@@ -277,7 +279,7 @@ def _rows(released: Released, scope: Scope, query: TableQuery, areas: dict[int, 
     fixed = dict(query.filters)
     combos = _dimension_combos(spec, fixed)
     rows = []
-    for period in _period_window(released, scope, query):
+    for period in _period_window(released, scope, query, areas):
         for area in units:
             for combo in combos:
                 value = released.value((area.id, period, *combo))

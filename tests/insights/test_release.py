@@ -219,3 +219,13 @@ def test_it_counts_each_week_by_the_day_it_happened(geo, cast):
     result = aggregate_table(INSTITUTION, TableQuery(level=COMMUNITY, period="week"))
     weekly = {row.period: row.count for row in result.rows if row.area.id == geo["west"].id}
     assert weekly[monday] == 5
+
+
+def test_it_starts_an_analysts_table_at_the_first_report_of_its_own_areas(geo, cast):
+    validated(geo, cast, 6, side="east", when=months_ago(5))
+    validated(geo, cast, 6, when=months_ago(2))
+    west_only = Scope(tier="B", area_ids=frozenset({geo["west"].id}))
+    result = aggregate_table(west_only, TableQuery(level=COMMUNITY, period="month"))
+    assert {row.area.id for row in result.rows} == {geo["west"].id}
+    # Nothing says that reports elsewhere began three months earlier.
+    assert min(row.period for row in result.rows) == months_ago(2).date().replace(day=1)
