@@ -726,5 +726,7 @@ def open_data(request: HttpRequest) -> HttpResponse:
         table=None if result.refused else table_view(result, labels),
         caption=caption(result, labels),
         charts=chart_set(PUBLIC, query, labels),
+        # The exports draw no map of sexual and intimate-partner violence at either tier.
+        sensitive=result.spec.family == SENSITIVE,
     )
     return render(request, "insights/open_data.html", context)

@@ -98,8 +98,11 @@ def test_it_publishes_sexual_and_intimate_partner_violence_only_by_region_and_qu
     assert 'id="insights-table"' not in page
 
     response = visitor.get(OPEN_DATA, {"family": "sensitive", "level": "region", "period": "quarter"}, **ENGLISH)
-    assert 'id="insights-table"' in response.content.decode()
+    page = response.content.decode()
+    assert 'id="insights-table"' in page
     assert "10" in row_named(table_rows(response), "Norte")
+    assert reverse("exports:public", kwargs={"fmt": "csv"}) in page
+    assert reverse("exports:public", kwargs={"fmt": "geojson"}) not in page
 
 
 def test_it_links_the_public_downloads_with_the_same_query(client_for, published):
