@@ -1,13 +1,18 @@
 """Disclosure control for tier B: primary and secondary suppression, audited by linear programming.
 
-A table's cells are tied to the cells of the tables it adds up to (its margins: the same counts at
-a coarser area level, a coarser period, or without one of its dimensions). Those margins are
-released tables too, protected first; here they are equations: each margin cell equals the sum of
-its cells in this table. Given every published value, the audit asks HiGHS for the lowest and
-highest value each suppressed cell can take (this table's, and the margins' suppressed cells seen
-through this table); a cell whose range is narrower than the threshold is exposed, and one more
-published cell in one of its equations is suppressed, until none is. A table for which no such
-cell is left is refused.
+A table's cells add up to the cells of its margin tables (the same counts at a coarser area level,
+a coarser period, or without one of its dimensions), those to theirs, and so on. Margin tables are
+released first. Auditing a table means writing every one of those sums, for the table and all the
+tables above it, as an equation; the published values are constants and the withheld cells
+unknowns. HiGHS (the solver behind scipy's linprog, driven directly so that one model per group of
+linked equations is re-solved warm for each count) then gives, for each withheld count below the
+threshold (this table's and any margin's), its lowest and highest possible value given everything
+published. A range narrower than the threshold exposes the count: one more published cell of this
+table sharing an equation with it (or, failing that, a few equations further out) is withheld, and
+the audit runs again. A table in which a small count stays exposed is refused.
+
+Withheld counts at or above the threshold (withheld only to shield small ones) need no range of
+their own: they disclose nothing small, and every small count they could lead to is checked.
 
 Pure: counts in, suppression pattern out; insights.tables feeds it from the rollup.
 """
@@ -16,20 +21,40 @@ from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
+import highspy
 import numpy as np
-from scipy.optimize import linprog
-from scipy.sparse import csr_matrix
 
 Key = Hashable
+Unknown = tuple[str, Key]  # (table name, cell key)
 # HiGHS answers in floating point; ranges are whole counts.
 TOLERANCE = 1e-6
-MAX_ROUNDS = 500
+MAX_ROUNDS = 200
+
+
+@dataclass
+class Table:
+    """One table of the system: its non-zero raw counts and, for a table already released, what
+    was published (None where withheld). The table being protected has published=None."""
+
+    name: str
+    cells: dict[Key, int]
+    published: dict[Key, int | None] | None = None
+    # A refused table published nothing: its cells are unknowns that need no range of their own.
+    protected: bool = True
+
+
+@dataclass
+class Relation:
+    """The child table's cells add up to the parent table's: `parent_of` maps each child cell."""
+
+    child: str
+    parent: str
+    parent_of: dict[Key, Key]
 
 
 @dataclass
 class Margin:
-    """One margin table as this table sees it: its published values (None when suppressed) and
-    which of its cells each of this table's cells adds to."""
+    """A margin table seen only from this one (for small, one-step systems and tests)."""
 
     name: str
     published: dict[Key, int | None]
@@ -47,129 +72,174 @@ class Audit:
 
 @dataclass(frozen=True)
 class _Equation:
-    child_keys: tuple[Key, ...]
-    parent: tuple[str, Key]  # (margin name, margin cell key)
+    children: tuple[Unknown, ...]
+    parent: Unknown
 
 
-def _equations(cells: dict[Key, int], margins: list[Margin]) -> list[_Equation]:
-    equations = []
-    for margin in margins:
-        children: dict[Key, list[Key]] = defaultdict(list)
-        for key in cells:
-            children[margin.parent_of[key]].append(key)
-        for parent_key, child_keys in children.items():
-            equations.append(_Equation(tuple(child_keys), (margin.name, parent_key)))
-    return equations
+class _System:
+    def __init__(self, open_name: str, tables: dict[str, Table], relations: list[Relation]) -> None:
+        self.open_name = open_name
+        self.tables = tables
+        self.equations: list[_Equation] = []
+        for relation in relations:
+            grouped: dict[Key, list[Unknown]] = defaultdict(list)
+            for key in tables[relation.child].cells:
+                grouped[relation.parent_of[key]].append((relation.child, key))
+            for parent_key, children in grouped.items():
+                self.equations.append(_Equation(tuple(children), (relation.parent, parent_key)))
 
+    def raw(self, cell: Unknown) -> int:
+        return self.tables[cell[0]].cells.get(cell[1], 0)
 
-def _ranges(
-    cells: dict[Key, int],
-    published_margins: dict[tuple[str, Key], int | None],
-    equations: list[_Equation],
-    suppressed: set[Key],
-    audit: Audit,
-) -> tuple[dict[object, float], dict[object, list[int]]]:
-    """The width of the feasible range of every unknown, and the equations each unknown is in."""
-    unknowns: dict[object, int] = {}
-    rows: list[tuple[dict[int, float], float]] = []
-    membership: dict[object, list[int]] = defaultdict(list)
-    for index, equation in enumerate(equations):
-        coefficients: dict[int, float] = {}
-        constant = 0.0
-        parent_value = published_margins.get(equation.parent)
-        for key in equation.child_keys:
-            if key in suppressed:
-                column = unknowns.setdefault(("cell", key), len(unknowns))
-                coefficients[column] = 1.0
-                membership[("cell", key)].append(index)
+    def withheld(self, cell: Unknown, suppressed: set[Key]) -> bool:
+        name, key = cell
+        if name == self.open_name:
+            return key in suppressed
+        published = self.tables[name].published
+        return published is not None and key in published and published[key] is None
+
+    def rows(self, suppressed: set[Key]):
+        """Equations with at least one unknown, as ({unknown: coefficient}, right-hand side)."""
+        rows, membership = [], defaultdict(list)
+        for index, equation in enumerate(self.equations):
+            coefficients, constant = {}, 0.0
+            for child in equation.children:
+                if self.withheld(child, suppressed):
+                    coefficients[child] = coefficients.get(child, 0.0) + 1.0
+                else:
+                    constant += self.raw(child)
+            if self.withheld(equation.parent, suppressed):
+                coefficients[equation.parent] = coefficients.get(equation.parent, 0.0) - 1.0
+                rhs = -constant
             else:
-                constant += cells[key]
-        if parent_value is None:
-            column = unknowns.setdefault(("margin", equation.parent), len(unknowns))
-            coefficients[column] = -1.0
-            membership[("margin", equation.parent)].append(index)
-            rhs = -constant
-        else:
-            rhs = parent_value - constant
-        if coefficients:
-            rows.append((coefficients, rhs))
-    widths = {}
-    for component in _components(len(unknowns), rows):
-        widths.update(_component_widths(component, unknowns, rows, audit))
-    # Suppressed cells in no equation are bounded by nothing.
-    for key in suppressed:
-        widths.setdefault(("cell", key), float("inf"))
-    return widths, membership
+                rhs = self.raw(equation.parent) - constant
+            if coefficients:
+                for unknown in coefficients:
+                    membership[unknown].append(index)
+                rows.append((index, coefficients, rhs))
+        return rows, membership
 
 
-def _components(size: int, rows: list[tuple[dict[int, float], float]]) -> list[list[int]]:
-    """Rows grouped by the unknowns they share: each group is an independent program."""
-    parent = list(range(size))
+def _components(rows) -> list[list[int]]:
+    """Row positions grouped by the unknowns they share: each group is an independent program."""
+    parent: dict[Unknown, Unknown] = {}
 
-    def find(node: int) -> int:
+    def find(node):
+        parent.setdefault(node, node)
         while parent[node] != node:
             parent[node] = parent[parent[node]]
             node = parent[node]
         return node
 
-    for coefficients, _ in rows:
-        columns = list(coefficients)
-        for column in columns[1:]:
-            parent[find(column)] = find(columns[0])
-    groups: dict[int, list[int]] = defaultdict(list)
-    for index, (coefficients, _) in enumerate(rows):
-        groups[find(next(iter(coefficients)))].append(index)
+    for _index, coefficients, _rhs in rows:
+        first, *rest = coefficients
+        for unknown in rest:
+            parent[find(unknown)] = find(first)
+    groups: dict[Unknown, list[int]] = defaultdict(list)
+    for position, (_index, coefficients, _rhs) in enumerate(rows):
+        groups[find(next(iter(coefficients)))].append(position)
     return list(groups.values())
 
 
-def _component_widths(row_ids, unknowns, rows, audit: Audit) -> dict[object, float]:
-    columns = sorted({column for index in row_ids for column in rows[index][0]})
-    local = {column: position for position, column in enumerate(columns)}
-    names = {column: name for name, column in unknowns.items() if column in local}
-    # An equation with a single unknown gives its value away: no program needed.
-    exposed = {columns_[0] for columns_ in (list(rows[i][0]) for i in row_ids) if len(columns_) == 1}
-    data, indices, pointers, rhs = [], [], [0], []
-    for index in row_ids:
-        coefficients, value = rows[index]
-        for column, coefficient in coefficients.items():
-            data.append(coefficient)
-            indices.append(local[column])
-        pointers.append(len(data))
-        rhs.append(value)
-    matrix = csr_matrix((data, indices, pointers), shape=(len(row_ids), len(columns)))
-    widths = {names[column]: 0.0 for column in exposed}
-    for column in columns:
-        if column in exposed:
+def _exposed(system: _System, suppressed: set[Key], threshold: int, audit: Audit, safe: set[Unknown]):
+    """Small withheld counts whose feasible range is narrower than the threshold.
+
+    Withholding one more cell turns a constant into an unknown: every range can only widen. So a
+    count found safe stays safe (`safe`), and later rounds check only those still exposed."""
+    rows, membership = system.rows(suppressed)
+    exposed = []
+    for component in _components(rows):
+        unknowns = sorted({u for position in component for u in rows[position][1]}, key=repr)
+        checked = [
+            u for u in unknowns if u not in safe and 0 < system.raw(u) < threshold and system.tables[u[0]].protected
+        ]
+        if not checked:
             continue
-        objective = np.zeros(len(columns))
-        objective[local[column]] = 1.0
-        low = linprog(objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
-        high = linprog(-objective, A_eq=matrix, b_eq=rhs, bounds=(0, None), method="highs")
+        singles = {next(iter(rows[p][1])) for p in component if len(rows[p][1]) == 1}
+        narrow = [u for u in checked if u in singles]
+        narrow += _narrow(component, rows, unknowns, [u for u in checked if u not in singles], threshold, audit)
+        safe.update(set(checked) - set(narrow))
+        exposed += narrow
+    return exposed, membership
+
+
+def _narrow(component, rows, unknowns, checked, threshold: int, audit: Audit) -> list[Unknown]:
+    """The checked unknowns whose range is narrower than the threshold: one HiGHS model for the
+    component, solved twice per unknown with only the objective changed (warm-started)."""
+    if not checked:
+        return []
+    column = {unknown: position for position, unknown in enumerate(unknowns)}
+    model = _model(component, rows, column)
+    found, previous = [], None
+    for unknown in checked:
+        if previous is not None:
+            model.changeColCost(previous, 0.0)
+        previous = column[unknown]
+        model.changeColCost(previous, 1.0)
+        low = _solve(model, highspy.ObjSense.kMinimize)
+        high = _solve(model, highspy.ObjSense.kMaximize)
         audit.programs += 2
-        if low.status != 0:
+        if low is None:
             # Infeasible means the published figures disagree with the counts: never release.
-            raise ValueError(f"disclosure audit: inconsistent table ({low.message})")
-        top = float("inf") if high.status == 3 else -high.fun
-        widths[names[column]] = top - low.fun
-    return widths
+            raise ValueError("disclosure audit: inconsistent tables")
+        if high - low < threshold - TOLERANCE:
+            found.append(unknown)
+    return found
 
 
-def _candidate(name, membership, equations, cells, suppressed, published) -> Key | None:
-    """The smallest published positive cell sharing an equation with an exposed unknown; failing
-    that, one sharing an equation with an unknown that does (and so on, a few steps out)."""
-    frontier, seen = {name}, {name}
+def _model(component, rows, column) -> "highspy.Highs":
+    starts, indices, values, rhs = [0], [], [], []
+    for position in component:
+        _index, coefficients, value = rows[position]
+        for unknown, coefficient in coefficients.items():
+            indices.append(column[unknown])
+            values.append(coefficient)
+        starts.append(len(indices))
+        rhs.append(value)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = len(column), len(component)
+    lp.col_cost_ = np.zeros(len(column))
+    lp.col_lower_ = np.zeros(len(column))
+    lp.col_upper_ = np.full(len(column), highspy.kHighsInf)
+    lp.row_lower_ = lp.row_upper_ = np.array(rhs, dtype=float)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+    lp.a_matrix_.index_ = np.array(indices, dtype=np.int32)
+    lp.a_matrix_.value_ = np.array(values, dtype=float)
+    model = highspy.Highs()
+    model.setOptionValue("output_flag", False)
+    model.passModel(lp)
+    return model
+
+
+def _solve(model: "highspy.Highs", sense) -> float | None:
+    """The objective's optimum; infinity when unbounded above, None when infeasible."""
+    model.changeObjectiveSense(sense)
+    model.run()
+    status = model.getModelStatus()
+    if status == highspy.HighsModelStatus.kOptimal:
+        return model.getInfo().objective_function_value
+    if status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+        return float("inf") if sense == highspy.ObjSense.kMaximize else None
+    return None
+
+
+def _candidate(system: _System, exposed: Unknown, membership, suppressed: set[Key]) -> Key | None:
+    """The smallest published positive cell of the open table sharing an equation with the exposed
+    count; failing that, one sharing an equation with an unknown that does (a few steps out)."""
+    frontier, seen = {exposed}, {exposed}
     for _step in range(6):
         best, reached = None, set()
         for unknown in frontier:
             for index in membership.get(unknown, ()):
-                equation = equations[index]
-                if published.get(equation.parent, 0) is None:
-                    reached.add(("margin", equation.parent))
-                for key in equation.child_keys:
-                    if key in suppressed:
-                        reached.add(("cell", key))
-                    elif cells[key] > 0 and (best is None or (cells[key], repr(key)) < (cells[best], repr(best))):
-                        best = key
+                equation = system.equations[index]
+                for cell in (*equation.children, equation.parent):
+                    if system.withheld(cell, suppressed):
+                        reached.add(cell)
+                    elif cell[0] == system.open_name and system.raw(cell) > 0:
+                        ranked = (system.raw(cell), repr(cell[1]))
+                        if best is None or ranked < (system.raw((cell[0], best)), repr(best)):
+                            best = cell[1]
         if best is not None:
             return best
         frontier = reached - seen
@@ -179,39 +249,38 @@ def _candidate(name, membership, equations, cells, suppressed, published) -> Key
     return None
 
 
-def _raw(name, cells, equations, membership) -> int:
-    """The true count behind an unknown: a cell's own, or the sum of a margin cell's cells here."""
-    kind, key = name
-    if kind == "cell":
-        return cells[key]
-    equation = equations[membership[name][0]]
-    return sum(cells[child] for child in equation.child_keys)
-
-
-def protect(*, cells: dict[Key, int], margins: list[Margin], threshold: int) -> Audit:
-    """Suppress every count from 1 to threshold-1, then as many more as the audit needs.
-
-    `cells` holds the table's non-zero counts (absent cells are published zeros).
-    """
+def protect_tables(*, open_name: str, tables: dict[str, Table], relations: list[Relation], threshold: int) -> Audit:
+    """Withhold every count of the open table from 1 to threshold-1, then as many more as the audit
+    of the whole system needs. Cells absent from a table are published zeros."""
+    cells = tables[open_name].cells
     suppressed = {key for key, value in cells.items() if 0 < value < threshold}
     audit = Audit(suppressed=set(suppressed))
-    equations = _equations(cells, margins)
-    published = {(margin.name, key): value for margin in margins for key, value in margin.published.items()}
+    system = _System(open_name, tables, relations)
+    safe: set[Unknown] = set()
     for audit.rounds in range(1, MAX_ROUNDS + 1):
-        widths, membership = _ranges(cells, published, equations, suppressed, audit)
-        exposed = sorted((name for name, width in widths.items() if width < threshold - TOLERANCE), key=repr)
+        exposed, membership = _exposed(system, suppressed, threshold, audit, safe)
         if not exposed:
             break
-        # One more cell per exposed unknown, then audit again: the new cells may expose others.
-        chosen = {_candidate(name, membership, equations, cells, suppressed, published) for name in exposed} - {None}
+        chosen = {_candidate(system, unknown, membership, suppressed) for unknown in exposed} - {None}
+        if not chosen:
+            audit.refused = True
+            break
         suppressed |= chosen
         audit.secondary |= chosen
-        if not chosen:
-            # Nothing left to withhold. A count of the threshold or more that stays derivable was
-            # withheld only to shield others and discloses nothing small; a small one refuses the table.
-            audit.refused = any(_raw(name, cells, equations, membership) < threshold for name in exposed)
-            break
     else:
         audit.refused = True
     audit.suppressed = suppressed
     return audit
+
+
+def protect(*, cells: dict[Key, int], margins: list[Margin], threshold: int) -> Audit:
+    """One table against margins that have no margins of their own in view."""
+    tables = {"table": Table("table", cells)}
+    relations = []
+    for margin in margins:
+        raw: dict[Key, int] = defaultdict(int)
+        for key, value in cells.items():
+            raw[margin.parent_of[key]] += value
+        tables[margin.name] = Table(margin.name, dict(raw), margin.published)
+        relations.append(Relation("table", margin.name, margin.parent_of))
+    return protect_tables(open_name="table", tables=tables, relations=relations, threshold=threshold)

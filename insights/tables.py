@@ -210,14 +210,26 @@ def _compute(spec: TableSpec, version: int, memo: dict) -> Released:
     problem = spec_problem(spec)
     if problem:
         return Released(spec=spec, refused=problem)
-    cells = raw_cells(spec)
+    cells = _raw(spec, memo)
     if spec.tier == TIER_PUBLIC:
         cutoff = public_cutoff()
         cells = {key: value for key, value in cells.items() if period_end(key[1], spec.period) <= cutoff}
         return Released(spec=spec, values={key: public_value(value) for key, value in cells.items()})
-    parents = [(parent, _release(parent, version, memo)) for parent in spec.parents()]
-    margins = [_margin(spec, cells, parent, released) for parent, released in parents if released.refused is None]
-    audit = disclosure.protect(cells=cells, margins=margins, threshold=threshold())
+    closure = _ancestors(spec)
+    for ancestor in sorted(closure, key=_coarseness, reverse=True):
+        _release(ancestor, version, memo)  # coarsest first, so that each finds its margins released
+    tables = {str(spec): disclosure.Table(str(spec), cells)}
+    for ancestor in closure:
+        released = memo[ancestor]
+        raw = _raw(ancestor, memo)
+        published = {key: None for key in raw} if released.refused else released.values
+        tables[str(ancestor)] = disclosure.Table(str(ancestor), raw, published, protected=not released.refused)
+    relations = [
+        disclosure.Relation(str(child), str(parent), _mapping(child, parent, memo))
+        for child in (spec, *closure)
+        for parent in child.parents()
+    ]
+    audit = disclosure.protect_tables(open_name=str(spec), tables=tables, relations=relations, threshold=threshold())
     if audit.refused:
         return Released(
             spec=spec,
@@ -229,20 +241,45 @@ def _compute(spec: TableSpec, version: int, memo: dict) -> Released:
     )
 
 
-def _margin(spec: TableSpec, cells: dict, parent: TableSpec, released: Released) -> disclosure.Margin:
-    mapper = _parent_mapper(spec, parent)
-    return disclosure.Margin(
-        name=str(parent), published=dict(released.values), parent_of={key: mapper(key) for key in cells}
-    )
+def _ancestors(spec: TableSpec) -> set[TableSpec]:
+    """Every table this one adds up to, directly or through others."""
+    found: set[TableSpec] = set()
+    frontier = spec.parents()
+    while frontier:
+        current = frontier.pop()
+        if current not in found:
+            found.add(current)
+            frontier.extend(current.parents())
+    return found
 
 
-def _parent_mapper(spec: TableSpec, parent: TableSpec):
+def _coarseness(spec: TableSpec) -> tuple:
+    return (-spec.level, PERIODS.index(spec.period), -len(spec.dims), str(spec))
+
+
+def _raw(spec: TableSpec, memo: dict) -> dict[tuple, int]:
+    key = ("raw", spec)
+    if key not in memo:
+        memo[key] = raw_cells(spec)
+    return memo[key]
+
+
+def _mapping(child: TableSpec, parent: TableSpec, memo: dict) -> dict[tuple, tuple]:
+    mapper = _parent_mapper(child, parent, memo)
+    return {key: mapper(key) for key in _raw(child, memo)}
+
+
+def _parent_mapper(spec: TableSpec, parent: TableSpec, memo: dict):
     if parent.level != spec.level:
-        nodes = area_nodes()
+        if "nodes" not in memo:
+            memo["nodes"] = area_nodes()
+        nodes = memo["nodes"]
         return lambda key: (area_key(nodes, key[0], parent.level), *key[1:])
     if parent.period != spec.period:
         return lambda key: (key[0], _period_of(key[1], parent.period), *key[2:])
-    groups = dict(Category.objects.values_list("code", "group"))
+    if "groups" not in memo:
+        memo["groups"] = dict(Category.objects.values_list("code", "group"))
+    groups = memo["groups"]
 
     def drop(key: tuple) -> tuple:
         values = dict(zip(spec.dims, key[2:], strict=True))

@@ -89,8 +89,9 @@ def test_it_withholds_small_counts_at_tier_b(geo, cast):
     result = aggregate_table(INSTITUTION, TableQuery(level=COMMUNITY, period="month", dims=("category",)))
     assert cell(result, geo["west"], category="assault") is None
     assert cell(result, geo["east"], category="assault") is None
-    # Publishing a gunfire count would give away its group's withheld count in the margin, and with
-    # it the community total's small remainder: the audit withholds those too.
+    # West's 8 gunfire reports are its whole "arms" group; with La Ceiba's published total (11) they
+    # would give its 3 assaults away. The audit sees that two tables up, and withholds the 8 too.
+    assert cell(result, geo["west"], category="gunfire") is None
     assert cell(result, geo["west"], category="robbery") == 0
     assert {row.shown for row in result.rows if row.count is None} == {"x"}
     published = [row.count for rows in (result.rows, *result.margins.values()) for row in rows if row.count]
