@@ -142,6 +142,16 @@ ENDPOINTS = [
     Endpoint("photo", "get", lambda w: f"/committee/photos/{w['photo']}/thumbnail/", MEMBER_ONLY),
     Endpoint("sms-simulator", "get", lambda w: "/sms/simulator/", expect(LOGIN, 404, 404, 404, 200)),
     Endpoint("admin", "get", lambda w: "/admin/", expect(LOGIN, LOGIN, LOGIN, LOGIN, 200)),
+    # Insights: tier B for the jurisdiction's analysts, tier A for everyone, alerts for both sides
+    Endpoint("insights", "get", lambda w: "/insights/", ANALYST_ONLY),
+    Endpoint("insights-map", "get", lambda w: "/insights/map.json", ANALYST_ONLY),
+    Endpoint("insights-export", "get", lambda w: "/insights/export.csv", ANALYST_ONLY),
+    Endpoint("insights-api", "get", lambda w: "/api/v1/aggregates/", expect(403, 404, 404, 200, 200)),
+    Endpoint("alerts", "get", lambda w: "/insights/alerts/", expect(LOGIN, 200, 200, 200, 200)),
+    Endpoint("open-data", "get", lambda w: "/open-data/", expect(200, 200, 200, 200, 200)),
+    Endpoint("open-data-export", "get", lambda w: "/open-data/export.hxl", expect(200, 200, 200, 200, 200)),
+    Endpoint("open-data-api", "get", lambda w: "/api/v1/open-data/aggregates/", expect(200, 200, 200, 200, 200)),
+    Endpoint("api-schema", "get", lambda w: "/api/schema/", expect(200, 200, 200, 200, 200)),
 ]
 
 CASES = [pytest.param(endpoint, role, id=f"{endpoint.name}-{role}") for endpoint in ENDPOINTS for role in ROLES]
