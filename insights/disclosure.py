@@ -237,6 +237,8 @@ def _model(component, rows, column) -> "highspy.Highs":
     model.setOptionValue("output_flag", False)
     # Re-solves differ only in the objective: the previous basis is a better start than presolving.
     model.setOptionValue("presolve", "off")
+    # A new objective leaves the previous vertex feasible: primal simplex goes on from there.
+    model.setOptionValue("simplex_strategy", 4)
     model.passModel(lp)
     return model
 
