@@ -32,3 +32,13 @@ def test_it_refuses_to_run_outside_demo_mode(settings):
     with pytest.raises(CommandError):
         call_command("seed_demo")
     assert Area.objects.count() == 0
+
+
+def test_it_tops_up_a_synthetic_history_once(settings):
+    settings.DEMO_MODE = True
+    call_command("seed_demo", reports=10, history=200, stdout=io.StringIO())
+    call_command("seed_demo", reports=10, history=200, stdout=io.StringIO())
+    assert Report.objects.count() == 210
+    oldest = Report.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first()
+    assert (Report.objects.latest("occurred_at").occurred_at - oldest).days > 300
+    assert Report.objects.filter(status__in=Report.VALIDATED).count() >= 200

@@ -10,6 +10,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import MultiPolygon, Point, Polygon
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -78,6 +79,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser) -> None:
         parser.add_argument("--reports", type=int, default=48, help="How many demo reports (default 48).")
         parser.add_argument("--seed", type=int, default=7)
+        parser.add_argument(
+            "--history",
+            type=int,
+            default=0,
+            help="Also this many synthetic validated reports over two years (generate_reports), for the "
+            "insights dashboard and early warning; topped up, never added twice.",
+        )
 
     @transaction.atomic
     def handle(self, *args, **options) -> None:
@@ -87,6 +95,7 @@ class Command(BaseCommand):
         communities = self._geography()
         users = self._people(communities)
         created = self._reports(communities, users, options["reports"], random.Random(options["seed"]))
+        created += self._history(communities, options["reports"] + options["history"], options["seed"])
         self.stdout.write(self.style.SUCCESS(f"Demo ready: {len(communities)} communities, {created} new reports."))
         self.stdout.write(f"Demo logins (password: {DEMO_PASSWORD}):")
         for role, user in users.items():
@@ -171,6 +180,13 @@ class Command(BaseCommand):
         for _ in tqdm(range(count - existing), desc="demo reports", unit="report", disable=None):
             self._report(rng, communities, categories[rng.choice(codes)], users)
         return count - existing
+
+    def _history(self, communities: list[Area], wanted: int, seed: int) -> int:
+        missing = wanted - Report.objects.filter(area__in=communities).count()
+        if missing <= 0:
+            return 0
+        call_command("generate_reports", count=missing, seed=seed, areas=["DEMO-0101"], weeks=104, stdout=self.stdout)
+        return missing
 
     def _report(self, rng: random.Random, communities: list[Area], category: Category, users: dict) -> Report:
         community = rng.choice(communities)
