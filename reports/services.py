@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.contrib.gis.geos import Point
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from community.models import Area
@@ -68,30 +68,34 @@ def report_create(
         area = area_for_point(location)
     if area is None:
         raise OutsideServiceArea
+    report = Report(
+        area_path=[area.id, *(ancestor.id for ancestor in area.ancestors())],
+        category=category,
+        description=description,
+        occurred_at=occurred_at,
+        occurred_precision=occurred_precision,
+        location=location,
+        location_source=location_source,
+        area=area,
+        channel=channel,
+        affected_sex=affected_sex,
+        affected_age_band=affected_age_band,
+        language=language,
+        incomplete=incomplete,
+    )
+    sighting = ArmsSighting(**arms.__dict__) if arms is not None and category.is_arms else None
+    # The first event closes the write: in the report's own statement when there is nothing else
+    # to store, after the photos otherwise.
+    first_event = None if photos else TriageEvent(to_status=Report.Status.NEW, at=report.created_at)
     written: list[str] = []
     try:
         with transaction.atomic():
-            report = _report_insert(
-                area_path=[area.id, *(ancestor.id for ancestor in area.ancestors())],
-                category=category,
-                description=description,
-                occurred_at=occurred_at,
-                occurred_precision=occurred_precision,
-                location=location,
-                location_source=location_source,
-                area=area,
-                channel=channel,
-                affected_sex=affected_sex,
-                affected_age_band=affected_age_band,
-                language=language,
-                incomplete=incomplete,
-            )
-            if arms is not None and category.is_arms:
-                ArmsSighting.objects.create(report=report, **arms.__dict__)
+            _report_insert(report, sighting=sighting, first_event=first_event)
             for photo in photos:
                 _photo_store(report=report, photo=photo, written=written)
-            TriageEvent.objects.create(report=report, to_status=Report.Status.NEW, at=report.created_at)
-            _after_commit(report.id, "created")
+            if first_event is None:
+                TriageEvent.objects.create(report=report, to_status=Report.Status.NEW, at=report.created_at)
+            _after_commit(report.id, "created", created=report)
     except BaseException:
         # The files are outside the transaction: remove what this attempt wrote.
         _files_remove(written)
@@ -99,16 +103,61 @@ def report_create(
     return report
 
 
-def _report_insert(**fields) -> Report:
+# One statement for the report, its arms answers and its first event, where the ORM takes three
+# statements and a savepoint for the tracking code: it runs for every SMS report, in the webhook.
+# A tracking code taken already makes ON CONFLICT insert nothing (the rows that depend on the
+# report included), and the insert is tried again with a new code.
+_REPORT_INSERT = """
+    WITH report AS (
+        INSERT INTO {table} ({columns}) VALUES ({values})
+        ON CONFLICT (tracking_code) DO NOTHING
+        RETURNING id
+    ){dependants}
+    SELECT id FROM report
+"""
+_DEPENDANT_INSERT = """, {name} AS (
+        INSERT INTO {table} (report_id, {columns}) SELECT id, {values} FROM report
+    )"""
+
+
+def _report_insert(report: Report, *, sighting: ArmsSighting | None, first_event: TriageEvent | None) -> None:
+    """Insert the report, and the rows given that belong to it, under a new tracking code; set its id."""
+    dependants = [(name, row) for name, row in (("sighting", sighting), ("event", first_event)) if row is not None]
+    dependant_sql, dependant_params = "", []
+    for name, row in dependants:
+        columns, values, params = _row_values(row, skip="report")
+        dependant_sql += _DEPENDANT_INSERT.format(
+            name=name, table=row._meta.db_table, columns=", ".join(columns), values=", ".join(values)
+        )
+        dependant_params += params
     # Codes come from a 31^10 space; a clash is rare but must not lose the report.
     for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                return Report.objects.create(tracking_code=tracking_code_new(), **fields)
-        except IntegrityError as exc:
-            if "tracking_code" not in str(exc):
-                raise
+        report.tracking_code = tracking_code_new()
+        columns, values, params = _row_values(report)
+        sql = _REPORT_INSERT.format(
+            table=Report._meta.db_table, columns=", ".join(columns), values=", ".join(values), dependants=dependant_sql
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *dependant_params])
+            inserted = cursor.fetchone()
+        if inserted is not None:
+            report.pk, report._state.adding, report._state.db = inserted[0], False, connection.alias
+            return
     raise RuntimeError("could not allocate a unique tracking code")
+
+
+def _row_values(instance, *, skip: str = "") -> tuple[list[str], list[str], list]:
+    """Columns, placeholders and parameters of a new row, as the ORM's INSERT prepares them
+    (defaults and auto_now applied); the primary key is left to the database."""
+    columns, values, params = [], [], []
+    for field in instance._meta.local_concrete_fields:
+        if field.primary_key or field.name == skip:
+            continue
+        value = field.get_db_prep_save(field.pre_save(instance, add=True), connection)
+        columns.append(connection.ops.quote_name(field.column))
+        values.append(field.get_placeholder(value, None, connection) if hasattr(field, "get_placeholder") else "%s")
+        params.append(value)
+    return columns, values, params
 
 
 def photo_add(*, report: Report, photo: CleanPhoto) -> Photo:
@@ -192,10 +241,16 @@ def _validation_notify(report: Report, was_validated: bool) -> None:
             listener(report, was_validated, is_validated)
 
 
-def _after_commit(report_id: int, event: str, *, status_changed: bool = False) -> None:
+def _after_commit(report_id: int, event: str, *, status_changed: bool = False, created: Report | None = None) -> None:
+    """Pushes and listeners, once the transaction commits. `created`: the report as this transaction
+    wrote it (its category and area loaded): its summary is taken now, and nothing is read back."""
     from . import hooks, live
 
-    transaction.on_commit(lambda: live.report_push(report_id, event), robust=True)
+    if created is None:
+        transaction.on_commit(lambda: live.report_push(report_id, event), robust=True)
+    else:
+        summary = live.report_summary(created)
+        transaction.on_commit(lambda: live.summary_push(created, summary, event), robust=True)
     if status_changed:
         for listener in hooks.status_listeners():
             transaction.on_commit(lambda listener=listener: listener(report_id), robust=True)

@@ -2,7 +2,9 @@
 and the Redis channel layer: pushes sent after commit reach the committees serving the report,
 and only them; who may open /ws/committee/<id>/ at all."""
 
+import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -10,11 +12,13 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import Client
 
 from config.asgi import application
 from reports.consumers import CLOSE_NOT_FOUND
+from reports.live import report_summary
+from reports.models import Report
 from reports.services import report_verify
 from tests.factories import make_report
 
@@ -107,6 +111,32 @@ def test_it_pushes_a_new_report_to_the_committee_serving_it_and_no_other(redis_l
     assert message["report"]["code"] == report.formatted_code()
     assert (message["report"]["status"], message["report"]["area"]) == ("new", geo["west"].name)
     assert set(message) == {"event", "report"}
+    # Taken from the report as it was written, with nothing read back: the same as a re-read gives.
+    stored = Report.objects.select_related("category", "area").get(pk=report.pk)
+    assert message["report"] == report_summary(stored)
+
+
+def test_it_pushes_a_report_written_outside_any_request(redis_layer, cast, geo):
+    """A worker or a command has no server event loop to hand the send to: it sends it itself."""
+    seen_by_a = headers_for(cast["member_a"])
+
+    def in_a_plain_thread():
+        try:
+            return make_report(point=geo["west_point"])
+        finally:
+            connection.close()
+
+    async def body():
+        board_a = socket(seen_by_a, cast["committee_a"].id)
+        assert (await board_a.connect(timeout=ARRIVES))[0]
+        with ThreadPoolExecutor(max_workers=1) as plain:
+            report = await asyncio.get_running_loop().run_in_executor(plain, in_a_plain_thread)
+        message = await board_a.receive_json_from(timeout=ARRIVES)
+        await board_a.disconnect()
+        return report, message
+
+    report, message = async_to_sync(body)()
+    assert (message["event"], message["report"]["id"]) == ("created", report.id)
 
 
 def test_it_pushes_a_status_change(redis_layer, cast, geo):
