@@ -7,7 +7,7 @@ template's encoding and segment count.
 """
 
 from collections.abc import Callable, Sequence
-from functools import wraps
+from functools import lru_cache, wraps
 
 from django.utils.translation import override, pgettext
 
@@ -24,6 +24,12 @@ def sms(render: Callable[..., str]) -> Callable[..., str]:
         return smart_encode(render(*args, **kwargs))
 
     return wrapper
+
+
+def fixed(render: Callable[..., str]) -> Callable[..., str]:
+    """A reply that depends on nothing but its arguments (a language, a question): translated and
+    encoded once per process rather than on every message that gets it."""
+    return lru_cache(maxsize=256)(sms(render))
 
 
 ARMS_MENUS = {  # the questions and their options, in the order asked
@@ -45,13 +51,13 @@ def category_menu(language: str, categories: Sequence[Category]) -> str:
         return f"{head}\n{_numbered([c.name for c in categories])}"
 
 
-@sms
+@fixed
 def choose_number(language: str) -> str:
     with override(language):
         return pgettext("sms", "Please reply with one of the numbers.")
 
 
-@sms
+@fixed
 def ask_where(language: str) -> str:
     with override(language):
         return pgettext(
@@ -66,25 +72,25 @@ def place_menu(language: str, labels: Sequence[str]) -> str:
         return f"{head}\n{_numbered(labels)}"
 
 
-@sms
+@fixed
 def place_not_found(language: str) -> str:
     with override(language):
         return pgettext("sms", "We did not find that place. Send another name, or SKIP.")
 
 
-@sms
+@fixed
 def outside_area(language: str) -> str:
     with override(language):
         return pgettext("sms", "That location is outside the area we serve. Send a place name, or SKIP.")
 
 
-@sms
+@fixed
 def ask_what(language: str) -> str:
     with override(language):
         return pgettext("sms", "What happened? Describe it in one message. Do not send names or phone numbers.")
 
 
-@sms
+@fixed
 def arms_menu(language: str, question: str) -> str:
     with override(language):
         heads = {
@@ -97,7 +103,7 @@ def arms_menu(language: str, question: str) -> str:
         return f"{heads[question]}\n{_numbered(labels)}"
 
 
-@sms
+@fixed
 def confirm(language: str) -> str:
     with override(language):
         return pgettext("sms", "Reply 1 to send the report, 2 to send it and get news of it, 3 to cancel.")
@@ -110,13 +116,13 @@ def sent(language: str, code: str) -> str:
         return text % {"code": format_tracking_code(code)}
 
 
-@sms
+@fixed
 def cancelled(language: str) -> str:
     with override(language):
         return pgettext("sms", "Report cancelled. Send any message to start again.")
 
 
-@sms
+@fixed
 def help_text(language: str) -> str:
     with override(language):
         return pgettext(
@@ -125,13 +131,13 @@ def help_text(language: str) -> str:
         )
 
 
-@sms
+@fixed
 def resumed(language: str) -> str:
     with override(language):
         return pgettext("sms", "Messages turned back on. Send any message to report.")
 
 
-@sms
+@fixed
 def language_set(language: str) -> str:
     with override(language):
         return pgettext("sms", "Language changed. Send any message to report.")
@@ -154,7 +160,7 @@ def status(language: str, code: str, report_status: str) -> str:
         return text % {"code": format_tracking_code(code), "status": STATUS_WORDS[report_status]()}
 
 
-@sms
+@fixed
 def status_unknown(language: str) -> str:
     with override(language):
         return pgettext("sms", "We found no report with that code. Check it and try again.")
@@ -167,7 +173,7 @@ def status_update(language: str, code: str, report_status: str) -> str:
         return text % {"code": format_tracking_code(code), "status": STATUS_WORDS[report_status]()}
 
 
-@sms
+@fixed
 def photo_received(language: str) -> str:
     with override(language):
         return pgettext("sms", "Photo received.")

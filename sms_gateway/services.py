@@ -5,6 +5,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 
 from django.conf import settings
 from django.contrib.gis.geos import Point
@@ -90,22 +91,38 @@ WEBHOOK = "webhook"
 def inbound_receive(*, inbound: Inbound) -> str:
     """The webhook's whole work: store the message, handle it and return the reply, in one transaction.
 
-    Store first still holds: the row is inserted before any other work, and the work runs in a
-    savepoint, so a failure there rolls back only the work; the message then commits with status
-    failed (tasks.inbound_retry answers it by SMS) and the request still answers 200. Nothing is
-    acknowledged before the commit: when the commit fails, Twilio gets a 5xx, retries, then calls
-    the fallback URL, and reconciliation stores what never arrived. One transaction instead of two
-    saves a commit (a WAL flush) and locking the reporter and reading the message a second time.
+    Store first still holds: the row is inserted before any other work, and nothing is acknowledged
+    before the commit. When the work fails (or the commit does), the transaction rolls back whole
+    and the message is stored again on its own, with status failed (tasks.inbound_retry answers it
+    by SMS), before the request answers 200. When the store itself fails, Twilio gets a 5xx,
+    retries, then calls the fallback URL, and reconciliation stores what never arrived. One
+    transaction instead of two saves a commit (a WAL flush) and locking the reporter and reading
+    the message a second time; no savepoint around the work saves two more round trips on every
+    message, for a second store on the rare one that fails.
     """
+    stored = False
+    try:
+        with transaction.atomic():
+            message, _created, conversation = _store(inbound=inbound, source=WEBHOOK)
+            stored = True
+            if message.status == InboundMessage.Status.PROCESSED:
+                return message.reply
+            return _answer(message.reporter, message, conversation)
+    except Exception:
+        if not stored:
+            raise
+        logger.exception("an inbound message could not be processed; it is stored as failed and will be retried")
+    return _store_failed(inbound)
+
+
+def _store_failed(inbound: Inbound) -> str:
+    """Store a message whose handling failed, for tasks.inbound_retry; '' to answer with."""
     with transaction.atomic():
-        message, _created, conversation = _store(inbound=inbound, source=WEBHOOK)
+        message, _created, _conversation = _store(inbound=inbound, source=WEBHOOK)
         if message.status == InboundMessage.Status.PROCESSED:
-            return message.reply
-        try:
-            with transaction.atomic():
-                return _answer(message.reporter, message, conversation)
-        except Exception:
-            return _failed(message.pk)
+            return message.reply  # a retry of it, handled meanwhile: answered as that one was
+        InboundMessage.objects.filter(pk=message.pk).update(status=InboundMessage.Status.FAILED)
+    return ""
 
 
 def inbound_store(*, inbound: Inbound, source: str = WEBHOOK) -> tuple[InboundMessage, bool]:
@@ -176,7 +193,7 @@ def _message_insert(
     what the previous message from this phone committed.
     """
     messages, conversations = InboundMessage._meta.db_table, Conversation._meta.db_table
-    columns = ", ".join(f"conversation.{connection.ops.quote_name(field.column)}" for field in _conversation_fields())
+    columns = ", ".join(f"conversation.{column}" for column in _conversation_columns())
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
@@ -358,8 +375,7 @@ def _converse(
     if conversation is None:
         greeting_language = language_of(folded, START_WORDS)
         if greeting_language and greeting_language != reporter.language:
-            reporter.language = greeting_language
-            reporter.save(update_fields=["language"])
+            _reporter_language_set(reporter, greeting_language)
         language = greeting_language or _language(reporter)
         conversation, reply = flow.conversation_start(
             reporter=reporter, turn=turn, language=language, greeting=greeting_language is not None
@@ -367,9 +383,8 @@ def _converse(
     else:
         reply = flow.conversation_step(conversation=conversation, turn=turn)
     message.conversation = conversation
-    # Saved by _answer with the message, in one statement; conversation_submit saved one that became a
-    # report already (it must, for tasks.conversations_expire).
-    return reply, (conversation if conversation.report_id is None else None)
+    # Saved by _answer with the message, in one statement, one that became a report included.
+    return reply, conversation
 
 
 # --- the statements (nearly) every message runs ------------------------------------------------------
@@ -382,8 +397,22 @@ def _conversation_fields() -> list:
     return Conversation._meta.concrete_fields
 
 
+@cache
+def _conversation_columns() -> list[str]:
+    """The quoted columns, in _conversation_fields() order (the same for the process's life)."""
+    return [connection.ops.quote_name(field.column) for field in _conversation_fields()]
+
+
+@cache
+def _conversation_converters() -> tuple[list[str], list]:
+    """Attribute names, and per field what the ORM would convert a value with (the JSON answers;
+    psycopg gives dates and the rest as they are) or None."""
+    fields = _conversation_fields()
+    return [field.attname for field in fields], [getattr(field, "from_db_value", None) for field in fields]
+
+
 def _open_conversation(reporter_id: int) -> Conversation | None:
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in _conversation_fields())
+    columns = ", ".join(_conversation_columns())
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT {columns} FROM {Conversation._meta.db_table} WHERE reporter_id = %s AND is_open",  # noqa: S608
@@ -396,13 +425,12 @@ def _conversation_from_row(row) -> Conversation | None:
     """A conversation from its columns in _conversation_fields() order; None for none (or all NULL)."""
     if row is None or row[0] is None:
         return None
-    fields = _conversation_fields()
-    # What the ORM would convert (the JSON answers); psycopg gives dates and the rest as they are.
+    attnames, converters = _conversation_converters()
     values = [
-        field.from_db_value(value, None, connection) if hasattr(field, "from_db_value") else value
-        for field, value in zip(fields, row, strict=True)
+        convert(value, None, connection) if convert is not None else value
+        for convert, value in zip(converters, row, strict=True)
     ]
-    return Conversation.from_db(connection.alias, [field.attname for field in fields], values)
+    return Conversation.from_db(connection.alias, attnames, values)
 
 
 _CONVERSATION_STEP = (
@@ -423,6 +451,13 @@ def _conversation_step_values(conversation: Conversation) -> list:
         conversation.last_message_at,
         conversation.closed_at,
     ]
+
+
+def _reporter_language_set(reporter: Reporter, language: str) -> None:
+    """The greeting's language kept for the reporter: on every new reporter's first message."""
+    reporter.language = language
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {Reporter._meta.db_table} SET language = %s WHERE id = %s", [language, reporter.pk])  # noqa: S608
 
 
 def _conversation_update(conversation: Conversation) -> None:
@@ -485,8 +520,11 @@ def _point(message: InboundMessage) -> Point | None:
     return Point(message.longitude, message.latitude, srid=4326)
 
 
-def conversation_submit(*, conversation: Conversation, incomplete: bool = False) -> Report:
-    """Turn the conversation's answers into a report, with its photos, and close it."""
+def conversation_submit(*, conversation: Conversation, incomplete: bool = False, save: bool = True) -> Report:
+    """Turn the conversation's answers into a report, with its photos, and close it.
+
+    save=False leaves writing the closed conversation to the caller (a message's handling, which
+    writes it with the message)."""
     data = conversation.data
     category = flow.category_by_code(data.get("category") or "other")
     point, source, area = flow.resolve_location(conversation)
@@ -507,13 +545,15 @@ def conversation_submit(*, conversation: Conversation, incomplete: bool = False)
         language=conversation.language,
         incomplete=incomplete,
     )
-    # Only the items read above: one stored meanwhile joins through media_attach instead.
-    InboundMedia.objects.filter(id__in=[item.id for item in media]).update(attached=True)
+    if media:
+        # Only the items read above: one stored meanwhile joins through media_attach instead.
+        InboundMedia.objects.filter(id__in=[item.id for item in media]).update(attached=True)
     conversation.report = report
     conversation.state = Conversation.State.EXPIRED if incomplete else Conversation.State.DONE
     conversation.is_open = False
     conversation.closed_at = timezone.now()
-    _conversation_update(conversation)
+    if save:
+        _conversation_update(conversation)
     return report
 
 

@@ -89,6 +89,14 @@ def test_it_refuses_a_request_without_a_signature(client, geo):
     assert_nothing_stored()
 
 
+def test_it_refuses_a_signature_or_account_with_characters_outside_ascii(phone):
+    params = payload("Hola")
+    assert phone.post(params, signature=sign(PUBLIC + INBOUND, params)[:-1] + "é").status_code == 403
+    foreign = payload("Hola", AccountSid="AC" + "ñ" * 32)
+    assert phone.post(foreign).status_code == 403
+    assert_nothing_stored()
+
+
 def test_it_refuses_a_field_changed_after_signing(phone):
     params = payload("Hola")
     signature = sign(PUBLIC + INBOUND, params)
