@@ -197,7 +197,9 @@ def release(spec: TableSpec, *, _memo: dict | None = None) -> Released:
 def _release(spec: TableSpec, version: int, memo: dict) -> Released:
     if spec in memo:
         return memo[spec]
-    cache_key = f"insights:release:{version}:{settings.INSIGHTS_SUPPRESSION_THRESHOLD}:{spec}"
+    # Named by database too: two deployments (or a benchmark) may share one Redis.
+    database = connection.settings_dict["NAME"]
+    cache_key = f"insights:release:{database}:{version}:{settings.INSIGHTS_SUPPRESSION_THRESHOLD}:{spec}"
     found = cache.get(cache_key)
     if found is None:
         found = _compute(spec, version, memo)
