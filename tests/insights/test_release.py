@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from insights.aggregates import PUBLIC, Scope, TableQuery, aggregate_table
 from insights.rollup import rollup_rebuild
@@ -15,6 +15,13 @@ from reports.services import report_reject, report_resolve, report_verify
 from ..factories import make_report
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    # Refusals are translated; these tests read them in English.
+    with translation.override("en"):
+        yield
 
 INSTITUTION = Scope(tier="B", area_ids=None)
 COMMUNITY, MUNICIPALITY, REGION = 3, 2, 1
