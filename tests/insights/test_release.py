@@ -23,6 +23,7 @@ def _english():
     with translation.override("en"):
         yield
 
+
 INSTITUTION = Scope(tier="B", area_ids=None)
 COMMUNITY, MUNICIPALITY, REGION = 3, 2, 1
 
