@@ -216,6 +216,8 @@ CELERY_BEAT_SCHEDULE = {
     "sms-outbound-sweep": {"task": "sms_gateway.tasks.outbound_sweep", "schedule": 300.0},
     "sms-retention-purge": {"task": "sms_gateway.tasks.retention_purge", "schedule": 3600.0},
     # Mondays 03:15 in CELERY_TIMEZONE (the project's): the ISO week that just ended is complete.
+    # Released tables are audited in the background after counts change; requests never wait.
+    "insights-releases-refresh": {"task": "insights.tasks.releases_refresh_task", "schedule": 120.0},
     "insights-early-warning": {
         "task": "insights.tasks.early_warning_weekly",
         "schedule": crontab(minute=15, hour=3, day_of_week="mon"),

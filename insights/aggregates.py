@@ -15,7 +15,7 @@ from community.models import Area
 from community.selectors import area_descendant_ids, jurisdiction_area_ids
 from reports.models import Category, Report
 
-from .rollup import DIMENSIONS
+from .rollup import DIMENSIONS, rollup_version
 from .tables import (
     GENERAL,
     LEVEL_NAMES,
@@ -23,6 +23,7 @@ from .tables import (
     TIER_INSTITUTION,
     TIER_PUBLIC,
     Released,
+    ReleaseGone,
     TableSpec,
     _canonical,
     dimension_values,
@@ -196,6 +197,13 @@ class TableResult:
 
 def aggregate_table(scope: Scope, query: TableQuery) -> TableResult:
     """The rows of one released table that this scope may see, with its margins."""
+    try:
+        return _aggregate_table(scope, query, {})
+    except ReleaseGone:
+        return _aggregate_table(scope, query, {"version": rollup_version()})
+
+
+def _aggregate_table(scope: Scope, query: TableQuery, memo: dict) -> TableResult:
     dims = _canonical((*query.dims, *(name for name, _value in query.filters)))
     family = query.family
     category = dict(query.filters).get("category")
@@ -206,7 +214,6 @@ def aggregate_table(scope: Scope, query: TableQuery) -> TableResult:
     if set(query.dims) & {name for name, _value in query.filters}:
         result.refused = str(_("A dimension cannot be both shown and filtered."))
         return result
-    memo: dict = {}
     released = release(spec, _memo=memo)
     if released.refused:
         result.refused = released.refused

@@ -186,12 +186,43 @@ def public_value(raw: int) -> int | None:
 
 
 def release(spec: TableSpec, *, _memo: dict | None = None) -> Released:
-    """The released table for a spec, computed once per rollup version (margins first)."""
+    """The released table for a spec, computed once per rollup version (margins first).
+
+    Served from the newest version that releases_refresh has fully released, when this spec was
+    among its tables; otherwise computed at the current version. Either way every table of one
+    request comes from one version, so its tables and margins agree with each other.
+    """
     memo = _memo if _memo is not None else {}
-    # One version for everything a request reads: its tables and margins agree with each other.
     if "version" not in memo:
         memo["version"] = rollup_version()
+        released = cache.get(_released_key())
+        if released and released["version"] < memo["version"] and spec in released["specs"]:
+            memo["version"], memo["stale"] = released["version"], True
     return _release(spec, memo["version"], memo)
+
+
+class ReleaseGone(LookupError):
+    """A table of an earlier release left the cache: that version cannot be computed any more."""
+
+
+def _released_key() -> str:
+    return f"insights:released:{connection.settings_dict['NAME']}"
+
+
+def releases_refresh(specs: list[TableSpec], *, progress=None) -> int:
+    """Release these tables (and all above them) at the current version, then serve them from it.
+
+    Run in the background after counts change, so that people asking for these tables never wait
+    for an audit: until it finishes they get the previous release, whole."""
+    version = rollup_version()
+    memo: dict = {"version": version}
+    for spec in specs:
+        _release(spec, version, memo)
+        if progress is not None:
+            progress(spec)
+    released = [spec for spec in memo if isinstance(spec, TableSpec)]
+    cache.set(_released_key(), {"version": version, "specs": frozenset(released)}, CACHE_SECONDS)
+    return version
 
 
 def _release(spec: TableSpec, version: int, memo: dict) -> Released:
@@ -201,6 +232,8 @@ def _release(spec: TableSpec, version: int, memo: dict) -> Released:
     database = connection.settings_dict["NAME"]
     cache_key = f"insights:release:{database}:{version}:{settings.INSIGHTS_SUPPRESSION_THRESHOLD}:{spec}"
     found = cache.get(cache_key)
+    if found is None and memo.get("stale"):
+        raise ReleaseGone(str(spec))  # the rollup has moved on: start again at its version
     if found is None:
         found = _compute(spec, version, memo)
         cache.set(cache_key, found, CACHE_SECONDS)

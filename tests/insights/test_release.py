@@ -238,3 +238,37 @@ def test_it_starts_an_analysts_table_at_the_first_report_of_its_own_areas(geo, c
     assert {row.area.id for row in result.rows} == {geo["west"].id}
     # Nothing says that reports elsewhere began three months earlier.
     assert min(row.period for row in result.rows) == months_ago(2).date().replace(day=1)
+
+
+def test_it_serves_the_last_background_release_while_counts_move_on(geo, cast):
+    from insights.tasks import releases_refresh_task
+
+    when = months_ago(2)
+    validated(geo, cast, 6, when=when)
+    query = TableQuery(level=COMMUNITY, period="month")
+    releases_refresh_task()
+    validated(geo, cast, 2, when=when)
+    # Community by month is a standard table: served, whole, from the release made before.
+    assert cell(aggregate_table(INSTITUTION, query), geo["west"]) == 6
+    # A table outside that release is computed at the current counts.
+    by_channel = aggregate_table(INSTITUTION, TableQuery(level=COMMUNITY, period="month", dims=("channel",)))
+    assert cell(by_channel, geo["west"], channel="web") == 8
+    releases_refresh_task()
+    assert cell(aggregate_table(INSTITUTION, query), geo["west"]) == 8
+
+
+def test_it_starts_again_at_the_current_counts_when_a_release_left_the_cache(geo, cast):
+    from django.core.cache import cache
+
+    from insights.tasks import releases_refresh_task
+
+    when = months_ago(2)
+    validated(geo, cast, 6, when=when)
+    releases_refresh_task()
+    validated(geo, cast, 1, when=when)
+    released = cache.get(f"insights:released:{connection.settings_dict['NAME']}")
+    for key in list(cache._cache):  # the tables go, the record of the release stays
+        if ":release:" in key:
+            cache.delete(key.split(":", 2)[2])
+    assert released is not None
+    assert cell(aggregate_table(INSTITUTION, TableQuery(level=COMMUNITY, period="month")), geo["west"]) == 7
