@@ -204,7 +204,7 @@ def test_it_publishes_nothing_from_this_month_or_the_last(client_for, cast, geo)
 
 
 def test_it_refuses_an_unreleasable_table_with_its_reason(client_for, cast, geo):
-    response = client_for(None).get(TIER_A, {"level": "community"})
+    response = client_for(None).get(TIER_A, {"level": "community"}, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "refused" and "communities" in body["message"]
