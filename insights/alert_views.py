@@ -21,8 +21,8 @@ class AcknowledgeForm(forms.Form):
         max_length=500,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
-        # Institution analysts read these notes too: they must not carry what a report said.
-        help_text=_("What was done or found. Institution analysts read this too: no names, no report details."),
+        # Only committees read the words; institutions see that the alert was acknowledged.
+        help_text=_("What was done or found, for the committees. Institutions see only that it was acknowledged."),
     )
 
 
@@ -34,13 +34,15 @@ def _form(row: selectors.AlertRow, invalid: dict[int, AcknowledgeForm]) -> Ackno
 
 
 def _page(request: HttpRequest, *, invalid: dict[int, AcknowledgeForm] | None = None, status: int = 200):
-    visible = selectors.alert_visibility(request.user)
+    visible, committee_viewer = selectors.alert_scope(request.user)
     if visible is None:  # neither analyst, committee member nor administrator
         raise Http404
     alerts = selectors.alert_list(Alert.objects.filter(visible))
     page = Paginator(alerts, PAGE_SIZE).get_page(request.GET.get("page"))
     invalid = invalid or {}
-    rows = [(row, _form(row, invalid)) for row in selectors.alert_rows(page.object_list)]
+    rows = [
+        (row, _form(row, invalid)) for row in selectors.alert_rows(page.object_list, committee_viewer=committee_viewer)
+    ]
     return render(request, "insights/alerts.html", {"rows": rows, "page": page}, status=status)
 
 

@@ -7,8 +7,9 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
 
-from community.models import Area
+from community.models import Area, Institution
 from community.selectors import area_descendant_ids, jurisdiction_area_ids, served_area_ids
 from reports.models import Category
 
@@ -39,6 +40,20 @@ def area_family_ids(area_ids: list[int]) -> set[int]:
 
 
 def alert_visibility(user) -> Q | None:
+    return alert_scope(user)[0]
+
+
+def alert_scope(user) -> tuple[Q | None, bool]:
+    """alert_visibility's filter, and whether the user serves on a committee (one set of reads)."""
+    if not user.is_authenticated:
+        return None, False
+    if user.is_superuser:
+        return Q(), True
+    served_ids = served_area_ids(user)
+    return _visibility(user, served_ids), bool(served_ids)
+
+
+def _visibility(user, served_ids: list[int]) -> Q | None:
     """Which alerts the user sees, as a filter; None for someone with no part in them.
 
     Committee members see the alerts of the areas their committees serve, and of the areas below
@@ -48,11 +63,7 @@ def alert_visibility(user) -> Q | None:
     suppression threshold is for the committees alone, and sexual and intimate-partner violence no
     finer than municipality. Administrators see all.
     """
-    if not user.is_authenticated:
-        return None
-    if user.is_superuser:
-        return Q()
-    served = area_family_ids(served_area_ids(user))
+    served = area_family_ids(served_ids)
     jurisdiction = area_descendant_ids(jurisdiction_area_ids(user))
     if not served and not jurisdiction:
         return None
@@ -108,26 +119,42 @@ def alert_list(alerts: QuerySet[Alert]) -> QuerySet[Alert]:
     return alerts.select_related("area", "acknowledged_by").defer("area__boundary", "area__boundary_display")
 
 
-def alert_rows(alerts) -> list[AlertRow]:
-    """Rows for the alerts page, from alert_list() (or a page of it)."""
+def alert_rows(alerts, *, committee_viewer: bool = True) -> list[AlertRow]:
+    """Rows for the alerts page, from alert_list() (or a page of it).
+
+    Someone who serves on no committee (an analyst) is told that a committee acknowledged an
+    alert, never which member or in what words: institutions see no committee member's free text."""
+    alerts = list(alerts)
     labels = dict(Category.Group.choices)
-    return [
-        AlertRow(
-            id=alert.id,
-            area=alert.area.name,
-            level=alert.area.get_level_display(),
-            group=str(labels.get(alert.group, alert.group)),
-            week=alert.week,
-            iso_week=iso_week_label(alert.week),
-            observed=alert.observed,
-            expected=alert.expected,
-            threshold=alert.threshold,
-            p_value=alert.p_value,
-            dispersion=alert.dispersion,
-            raised_at=alert.created_at,
-            acknowledged_at=alert.acknowledged_at,
-            acknowledged_by=alert.acknowledged_by.get_username() if alert.acknowledged_by else "",
-            acknowledgement=alert.acknowledgement,
-        )
+    hide_committee = not committee_viewer
+    analysts = set()
+    if hide_committee:
+        ids = {alert.acknowledged_by_id for alert in alerts if alert.acknowledged_by_id}
+        through = Institution.analysts.through.objects.filter(user_id__in=ids)
+        analysts = set(through.values_list("user_id", flat=True))
+    rows = [
+        _alert_row(alert, labels, hidden=hide_committee and alert.acknowledged_by_id not in analysts)
         for alert in alerts
     ]
+    return rows
+
+
+def _alert_row(alert: Alert, labels: dict, *, hidden: bool) -> AlertRow:
+    by = alert.acknowledged_by.get_username() if alert.acknowledged_by else ""
+    return AlertRow(
+        id=alert.id,
+        area=alert.area.name,
+        level=alert.area.get_level_display(),
+        group=str(labels.get(alert.group, alert.group)),
+        week=alert.week,
+        iso_week=iso_week_label(alert.week),
+        observed=alert.observed,
+        expected=alert.expected,
+        threshold=alert.threshold,
+        p_value=alert.p_value,
+        dispersion=alert.dispersion,
+        raised_at=alert.created_at,
+        acknowledged_at=alert.acknowledged_at,
+        acknowledged_by=str(_("the committee")) if hidden and alert.acknowledged_at else by,
+        acknowledgement="" if hidden else alert.acknowledgement,
+    )

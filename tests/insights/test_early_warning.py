@@ -453,11 +453,17 @@ def test_it_records_and_shows_who_acknowledged_and_when(alerts, cast, client_for
     assert before <= alert.acknowledged_at <= timezone.now()
     assert alert.acknowledgement == "Patrol asked for the school path."
 
-    # The analyst of the jurisdiction sees it acknowledged, with no form left for it.
-    html = client_for(cast["analyst"]).get(reverse("alerts:alerts"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    # The committee sees who and what; the analyst of the jurisdiction only that the committee
+    # acknowledged it (institutions read no committee member's words), with no form left for it.
+    html = client_for(cast["member_a"]).get(reverse("alerts:alerts"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     row = html.split(f'id="alert-{alert.pk}"')[1].split("</tr>")[0]
     assert "Acknowledged by ana" in row
     assert "Patrol asked for the school path." in row
+    html = client_for(cast["analyst"]).get(reverse("alerts:alerts"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    row = html.split(f'id="alert-{alert.pk}"')[1].split("</tr>")[0]
+    assert "Acknowledged by the committee" in row
+    assert "ana" not in row.replace("analy", "")
+    assert "Patrol" not in row
     assert "<form" not in row
     assert f'action="{reverse("alerts:alert_acknowledge", args=[alerts["municipality"].pk])}"' in html
 
