@@ -25,7 +25,7 @@ from .tables import (
     Released,
     ReleaseGone,
     TableSpec,
-    _canonical,
+    canonical_dims,
     dimension_values,
     period_end,
     period_starts,
@@ -204,7 +204,7 @@ def aggregate_table(scope: Scope, query: TableQuery) -> TableResult:
 
 
 def _aggregate_table(scope: Scope, query: TableQuery, memo: dict) -> TableResult:
-    dims = _canonical((*query.dims, *(name for name, _value in query.filters)))
+    dims = canonical_dims((*query.dims, *(name for name, _value in query.filters)))
     family = query.family
     category = dict(query.filters).get("category")
     if category and Category.objects.filter(code=category, is_sensitive=True).exists():
@@ -216,7 +216,7 @@ def _aggregate_table(scope: Scope, query: TableQuery, memo: dict) -> TableResult
         return result
     released = release(spec, _memo=memo)
     if released.refused:
-        result.refused = released.refused
+        result.refused = str(released.refused)  # in this reader's language
         return result
     areas = _areas_in_view(scope, query)
     result.rows = _rows(released, scope, query, areas)

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from community.models import Area
@@ -76,41 +77,42 @@ class TableSpec:
         for name in self.dims:
             rest = tuple(dim for dim in self.dims if dim != name)
             if name == "category":
-                rest = _canonical((*rest, "group"))
+                rest = canonical_dims((*rest, "group"))
             found.append(TableSpec(self.tier, self.level, self.period, rest, self.family))
         return found
 
 
-def _canonical(dims) -> tuple[str, ...]:
+def canonical_dims(dims) -> tuple[str, ...]:
     return tuple(name for name in DIMENSIONS if name in set(dims))
 
 
-def spec_problem(spec: TableSpec) -> str | None:
-    """Why this table may not be released, in words for the person who asked; None when it may."""
+def spec_problem(spec: TableSpec) -> Promise | None:
+    """Why this table may not be released, None when it may. Lazy: a refusal is cached with its
+    table and read in each reader's own language."""
     if spec.period not in PERIODS or spec.level not in LEVEL_NAMES.values():
-        return str(_("Unknown area level or period."))
+        return _("Unknown area level or period.")
     if len(set(spec.dims)) != len(spec.dims) or any(name not in DIMENSIONS for name in spec.dims):
-        return str(_("Unknown dimension."))
+        return _("Unknown dimension.")
     if {"group", "category"} <= set(spec.dims):
-        return str(_("Choose either category or category group, not both."))
+        return _("Choose either category or category group, not both.")
     if len(spec.dims) > max_dims(spec.level, spec.kind):
         if spec.kind == WEEK or spec.level >= Area.Level.COMMUNITY:
-            return str(_("By community or by week, a table can have one more dimension at most."))
-        return str(_("A table can have at most two dimensions besides area and period."))
+            return _("By community or by week, a table can have one more dimension at most.")
+        return _("A table can have at most two dimensions besides area and period.")
     if spec.tier == TIER_PUBLIC and spec.level > Area.Level.MUNICIPALITY:
-        return str(_("Open data goes down to municipalities, not communities."))
+        return _("Open data goes down to municipalities, not communities.")
     if spec.tier == TIER_PUBLIC and spec.period == "week":
-        return str(_("Open data is by month, quarter or year."))
+        return _("Open data is by month, quarter or year.")
     if spec.family == SENSITIVE:
         return _sensitive_problem(spec)
     return None
 
 
-def _sensitive_problem(spec: TableSpec) -> str | None:
+def _sensitive_problem(spec: TableSpec) -> Promise | None:
     if spec.tier == TIER_PUBLIC and (spec.level > Area.Level.REGION or spec.period not in ("quarter", "year")):
-        return str(_("Sexual and intimate-partner violence is published only by region and quarter."))
+        return _("Sexual and intimate-partner violence is published only by region and quarter.")
     if spec.level > Area.Level.MUNICIPALITY or spec.period == "week":
-        return str(_("Sexual and intimate-partner violence is released no finer than municipality by month."))
+        return _("Sexual and intimate-partner violence is released no finer than municipality by month.")
     return None
 
 
@@ -164,7 +166,7 @@ class Released:
 
     spec: TableSpec
     values: dict[tuple, int | None] = field(default_factory=dict)
-    refused: str | None = None
+    refused: Promise | None = None  # lazy, translated when read
     primary: int = 0
     secondary: int = 0
 
@@ -268,7 +270,7 @@ def _compute(spec: TableSpec, version: int, memo: dict) -> Released:
     if audit.refused:
         return Released(
             spec=spec,
-            refused=str(_("This table cannot be released safely: choose coarser areas, periods or fewer dimensions.")),
+            refused=_("This table cannot be released safely: choose coarser areas, periods or fewer dimensions."),
         )
     values = {key: (None if key in audit.suppressed else value) for key, value in cells.items()}
     return Released(

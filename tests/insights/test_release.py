@@ -272,3 +272,11 @@ def test_it_starts_again_at_the_current_counts_when_a_release_left_the_cache(geo
             cache.delete(key.split(":", 2)[2])
     assert released is not None
     assert cell(aggregate_table(INSTITUTION, TableQuery(level=COMMUNITY, period="month")), geo["west"]) == 7
+
+
+def test_it_gives_each_reader_a_refusal_in_their_own_language(geo, cast):
+    query = TableQuery(level=COMMUNITY, period="month", family="sensitive")
+    with translation.override("es"):
+        assert "municipio" in aggregate_table(INSTITUTION, query).refused
+    # The refusal is cached with the table; the next reader still gets it in theirs.
+    assert "municipality" in aggregate_table(INSTITUTION, query).refused
