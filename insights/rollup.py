@@ -77,8 +77,10 @@ class AreaNode:
     parent_id: int | None
 
 
-def area_nodes() -> dict[int, AreaNode]:
-    return {row[0]: AreaNode(*row) for row in Area.objects.values_list("id", "level", "parent_id")}
+def area_nodes(ids: Iterable[int] | None = None) -> dict[int, AreaNode]:
+    """Every area's level and parent, or only those of these areas."""
+    areas = Area.objects.all() if ids is None else Area.objects.filter(pk__in=list(ids))
+    return {row[0]: AreaNode(*row) for row in areas.values_list("id", "level", "parent_id")}
 
 
 def area_key(nodes: dict[int, AreaNode], area_id: int, level: int) -> int:
@@ -126,7 +128,8 @@ def rollup_apply(*, reports: list[Report], sign: int) -> None:
     """Add (sign=1) or remove (sign=-1) reports from every cuboid; call inside the status change's transaction."""
     if not reports:
         return
-    nodes = area_nodes()
+    # A report's area path holds every area its keys can be: no need to read the whole tree.
+    nodes = area_nodes({area_id for report in reports for area_id in (report.area_id, *report.area_path)})
     rows = [row for report in reports for row in _cells_for(report, nodes)]
     with connection.cursor() as cursor:
         if sign > 0:
